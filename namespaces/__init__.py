@@ -1,0 +1,5 @@
+"""Socket.IO namespaces: validate with a schema, make one service call, emit, answer the ack."""
+
+from namespaces.lobby import LobbyNamespace
+
+__all__ = ["LobbyNamespace"]

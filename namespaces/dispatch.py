@@ -1,0 +1,120 @@
+"""The event table and the one ack envelope shared by every namespace.
+
+Wire event names (camelCase, fixed by existing frontends) are bound to snake_case handlers and
+to their schema in one place, the ``@event`` decorator, so no event exists without a schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import socketio
+from marshmallow import Schema, ValidationError
+
+from server.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+Ack = dict[str, Any]
+Payload = dict[str, Any]
+H = TypeVar("H", bound=Callable[..., Awaitable[Ack]])
+LIFECYCLE_EVENTS = ("connect", "disconnect")
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    name: str
+    schema: Schema
+    handler: str
+
+
+def event(name: str, schema: type[Schema]) -> Callable[[H], H]:
+    """Bind a handler to wire event ``name``; its payload is validated by ``schema`` first."""
+
+    def mark(fn: H) -> H:
+        fn.__huddle_event__ = (name, schema)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def ok(**data: Any) -> Ack:
+    return {"ok": True, **data}
+
+
+def failure(code: str, error: str, **extra: Any) -> Ack:
+    return {"ok": False, "error": error, "code": code, **extra}
+
+
+def validation_failure(messages: dict[str, Any] | list[Any]) -> Ack:
+    fields = messages if isinstance(messages, dict) else {"_schema": messages}
+    parts = []
+    for name, problems in fields.items():
+        text = problems[0] if isinstance(problems, list) and problems else str(problems)
+        parts.append(str(text) if name == "_schema" else f"{name}: {text}")
+    return failure("validation_error", "Invalid payload: " + "; ".join(parts), fields=fields)
+
+
+class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    """Dispatches wire events through the table; every handler answers its ack."""
+
+    events: ClassVar[dict[str, EventSpec]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table: dict[str, EventSpec] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, value in vars(klass).items():
+                marked = getattr(value, "__huddle_event__", None)
+                if marked:
+                    name, schema = marked
+                    table[name] = EventSpec(name, schema(), attr)
+        cls.events = table
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__(namespace)
+        # Events of one connection are handled in arrival order, as Node does; a disconnect
+        # waits for the connection's in-flight event so it cannot leave a ghost seat behind.
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def trigger_event(self, event_name: str, *args: Any) -> Any:
+        sid = args[0]
+        lock = self._locks.setdefault(sid, asyncio.Lock())
+        if event_name in LIFECYCLE_EVENTS:
+            async with lock:
+                try:
+                    return await super().trigger_event(event_name, *args)
+                finally:
+                    if event_name == "disconnect":
+                        self._locks.pop(sid, None)
+        spec = self.events.get(event_name)
+        if spec is None:
+            logger.info("unknown event %r from sid=%s ns=%s", event_name, sid, self.namespace)
+            return failure("unknown_event", f"Unknown event {event_name!r}.")
+        async with lock:
+            return await self._dispatch(spec, sid, args[1:])
+
+    async def _dispatch(self, spec: EventSpec, sid: str, payload: tuple[Any, ...]) -> Ack:
+        try:
+            if len(payload) > 1:
+                raise ValidationError("Expected a single payload argument.")
+            raw = payload[0] if payload and payload[0] is not None else {}
+            data: Payload = spec.schema.load(raw)
+            handler: Callable[[str, Payload], Awaitable[Ack]] = getattr(self, spec.handler)
+            return await handler(sid, data)
+        except ValidationError as exc:
+            messages = exc.normalized_messages()  # type: ignore[no-untyped-call]
+            logger.info("invalid %s from sid=%s ns=%s: %s", spec.name, sid, self.namespace,
+                        messages)
+            return validation_failure(messages)
+        except DomainError as exc:
+            logger.info("%s refused for sid=%s ns=%s: %s", spec.name, sid, self.namespace,
+                        exc.code)
+            return failure(exc.code, exc.message, **exc.data)
+        except Exception:
+            logger.exception("%s failed for sid=%s ns=%s", spec.name, sid, self.namespace)
+            return failure("internal_error", "Something went wrong on the server.")

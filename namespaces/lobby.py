@@ -1,0 +1,106 @@
+"""The game-lobby protocol on ``/``, wire-compatible with Motion Beat frontends."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from namespaces.dispatch import Ack, EventNamespace, Payload, event, ok
+from schemas import CreateRoom, JoinRoom, LeaveRoom, ListRooms, Ready, SendMessage, StartGame
+from server.lobby import Joined, Left, LobbyService
+from server.lobby_rules import Room
+
+logger = logging.getLogger(__name__)
+
+
+def fanout_room(code: str) -> str:
+    """The Socket.IO room used only to fan out a lobby's broadcasts."""
+    return f"lobby:{code}"
+
+
+class LobbyNamespace(EventNamespace):
+    def __init__(self, namespace: str, *, lobby: LobbyService) -> None:
+        super().__init__(namespace)
+        self.lobby = lobby
+
+    @event("createRoom", CreateRoom)
+    async def create_room(self, sid: str, data: Payload) -> Ack:
+        """CreateRoom -> ``{ok, room}``; the creator is the host and first player."""
+        joined = await self.lobby.create_room(
+            sid, data["nickname"], data["title"], data["max_players"]
+        )
+        await self._seat(sid, joined)
+        return ok(room=joined.view)
+
+    @event("joinRoom", JoinRoom)
+    async def join_room(self, sid: str, data: Payload) -> Ack:
+        """JoinRoom -> ``{ok, room}``; emits ``players<code>`` and ``allReady`` to the room."""
+        joined = await self.lobby.join_room(sid, data["nickname"], data["code"])
+        await self._seat(sid, joined)
+        return ok(room=joined.view)
+
+    @event("ready", Ready)
+    async def ready(self, sid: str, data: Payload) -> Ack:
+        """Ready -> ``{ok}``; emits ``players<code>`` and ``allReady`` to the room."""
+        room = await self.lobby.set_ready(sid, data["ready"])
+        await self._announce(room)
+        return ok()
+
+    @event("sendMessage", SendMessage)
+    async def send_message(self, sid: str, data: Payload) -> Ack:
+        """SendMessage -> ``{ok, message}``; emits ``message`` to the room, sender included."""
+        message = await self.lobby.send_message(sid, data["message"])
+        await self.emit("message", message, room=fanout_room(message["code"]))
+        return ok(message=message)
+
+    @event("startGame", StartGame)
+    async def start_game(self, sid: str, data: Payload) -> Ack:
+        """StartGame -> ``{ok}``; emits ``gameStart {code, startedAt}`` to the room."""
+        room = await self.lobby.start_game(sid)
+        start = {"code": room.code, "startedAt": room.started_at}
+        await self.emit("gameStart", start, room=fanout_room(room.code))
+        return ok()
+
+    @event("leaveRoom", LeaveRoom)
+    async def quit_room(self, sid: str, data: Payload) -> Ack:
+        """LeaveRoom -> ``{ok}``; emits ``players<code>`` and ``allReady`` to those who remain."""
+        left = await self.lobby.leave_room(sid)
+        await self._after_leave(sid, left)
+        return ok()
+
+    @event("listRooms", ListRooms)
+    async def list_rooms(self, sid: str, data: Payload) -> Ack:
+        """ListRooms -> ``{ok, rooms: [{code, title, players, maxPlayers, started}]}``."""
+        return ok(rooms=await self.lobby.list_rooms())
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        """A disconnect counts as a leave."""
+        try:
+            left = await self.lobby.disconnect(sid)
+        except Exception:
+            logger.exception("leave on disconnect failed for sid=%s", sid)
+            return
+        if left is not None and left.room is not None:
+            await self._announce(left.room)
+
+    # -- fan-out -------------------------------------------------------------------------
+    async def _seat(self, sid: str, joined: Joined) -> None:
+        if joined.previous is not None:
+            await self._after_leave(sid, joined.previous)
+        if joined.rejoined:
+            return
+        room = joined.room
+        await self.enter_room(sid, fanout_room(room.code))
+        await self.emit(f"players{room.code}", room.player_views(), room=fanout_room(room.code))
+        if room.host != sid:
+            await self.emit("allReady", room.all_ready(), room=fanout_room(room.code))
+
+    async def _after_leave(self, sid: str, left: Left) -> None:
+        # Not the leaveRoom handler (that is quit_room): the base class's fan-out room exit.
+        await self.leave_room(sid, fanout_room(left.code))
+        if left.room is not None:
+            await self._announce(left.room)
+
+    async def _announce(self, room: Room) -> None:
+        await self.emit(f"players{room.code}", room.player_views(), room=fanout_room(room.code))
+        await self.emit("allReady", room.all_ready(), room=fanout_room(room.code))

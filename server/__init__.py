@@ -1,0 +1,1 @@
+"""Huddle: a realtime Socket.IO server for game lobbies and chat."""

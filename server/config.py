@@ -1,0 +1,160 @@
+"""Typed settings, read once from the environment (and CLI overrides), failing fast."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
+from urllib.parse import urlsplit
+
+LogFormat = Literal["text", "json"]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A configuration value is invalid; the message names the variable."""
+
+
+def _default_node_id() -> str:
+    # Unique per process so that a restarted node never claims a dead node's state.
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    redis_url: str | None = None
+    cors_origins: tuple[str, ...] = ("*",)
+    ping_interval_ms: int = 25_000
+    ping_timeout_ms: int = 20_000
+    max_payload_bytes: int = 1_000_000
+    log_level: str = "INFO"
+    log_format: LogFormat = "text"
+    ws_deflate: bool = False
+    node_id: str = field(default_factory=_default_node_id)
+
+    @property
+    def store_url(self) -> str:
+        return self.redis_url or "memory://"
+
+
+# One row per setting: environment variable, CLI flag, Settings field, parser.
+# CLI flags are only another way to spell the variable, so both go through the same parser.
+def _int_in(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(f"must be an integer between {lo} and {hi}") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"must be an integer between {lo} and {hi}")
+        return value
+
+    return parse
+
+
+def _redis_url(raw: str) -> str | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError("must look like redis://host:port/db or rediss://...")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    return raw
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
+    if not origins:
+        raise ValueError("must be '*' or a comma-separated list of origins")
+    for origin in origins:
+        if origin != "*" and not urlsplit(origin).scheme:
+            raise ValueError(f"origin {origin!r} needs a scheme, e.g. https://example.com")
+    return origins
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _log_format(raw: str) -> LogFormat:
+    value = raw.strip().lower()
+    if value == "text":
+        return "text"
+    if value == "json":
+        return "json"
+    raise ValueError("must be 'text' or 'json'")
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _non_empty(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError("must not be empty")
+    return raw.strip()
+
+
+@dataclass(frozen=True)
+class Option:
+    env: str
+    flag: str
+    field: str
+    parse: Callable[[str], object]
+    help: str
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("HOST", "--host", "host", _non_empty, "interface to bind (default 127.0.0.1)"),
+    Option("PORT", "--port", "port", _int_in(1, 65535), "TCP port (default 5000)"),
+    Option("REDIS_URL", "--redis-url", "redis_url", _redis_url,
+           "Redis URL; unset means the embedded in-memory mode"),
+    Option("HUDDLE_CORS_ORIGINS", "--cors-origins", "cors_origins", _origins,
+           "comma-separated allowed origins, or * (default *)"),
+    Option("HUDDLE_PING_INTERVAL_MS", "--ping-interval-ms", "ping_interval_ms",
+           _int_in(100, 600_000), "Engine.IO ping interval in ms (default 25000)"),
+    Option("HUDDLE_PING_TIMEOUT_MS", "--ping-timeout-ms", "ping_timeout_ms",
+           _int_in(100, 600_000), "Engine.IO ping timeout in ms (default 20000)"),
+    Option("HUDDLE_MAX_PAYLOAD_BYTES", "--max-payload-bytes", "max_payload_bytes",
+           _int_in(1024, 100_000_000), "largest accepted message in bytes (default 1000000)"),
+    Option("HUDDLE_LOG_LEVEL", "--log-level", "log_level", _log_level,
+           "DEBUG, INFO, WARNING, ERROR (default INFO)"),
+    Option("HUDDLE_LOG_FORMAT", "--log-format", "log_format", _log_format,
+           "text or json (default text)"),
+    Option("HUDDLE_WS_DEFLATE", "--ws-deflate", "ws_deflate", _bool,
+           "accept permessage-deflate on WebSockets (default false)"),
+    Option("HUDDLE_NODE_ID", "--node-id", "node_id", _non_empty,
+           "this node's id in a cluster (default: host-pid-random)"),
+)
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build Settings from environment-style strings; raise SettingsError naming the variable."""
+    values: dict[str, object] = {}
+    for option in OPTIONS:
+        raw = environ.get(option.env)
+        if raw is None:
+            continue
+        try:
+            values[option.field] = option.parse(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{option.env} ({option.flag}) {exc}; got {raw!r}") from None
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,28 @@
+"""Liveness and readiness endpoints for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from server.config import Settings
+from server.errors import Unavailable
+from server.store import Store
+
+READINESS_TIMEOUT_S = 1.0
+
+
+def health_routes(settings: Settings, store: Store) -> list[web.RouteDef]:
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "node": settings.node_id})
+
+    async def readyz(_: web.Request) -> web.Response:
+        body = {"node": settings.node_id, "store": store.kind}
+        try:
+            await asyncio.wait_for(store.ping(), READINESS_TIMEOUT_S)
+        except (Unavailable, TimeoutError):
+            return web.json_response({**body, "status": "unavailable"}, status=503)
+        return web.json_response({**body, "status": "ready"})
+
+    return [web.get("/healthz", healthz), web.get("/readyz", readyz)]

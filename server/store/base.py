@@ -1,0 +1,66 @@
+"""The storage interface that every twin implements and the contract tests check."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+Doc = dict[str, Any]
+T = TypeVar("T")
+
+# A mutator sees the current document (or None) and returns (new document or None to delete,
+# result). It must be pure: the Redis twin may call it again when another writer got there first.
+Mutator = Callable[[Doc | None], tuple[Doc | None, T]]
+
+
+class Store(ABC):
+    """JSON documents with atomic read-modify-write, sets, and capped sequenced logs."""
+
+    kind: str
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Raise server.errors.Unavailable when the backend cannot be reached."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def get(self, key: str) -> Doc | None: ...
+
+    @abstractmethod
+    async def get_many(self, keys: Sequence[str]) -> list[Doc | None]: ...
+
+    @abstractmethod
+    async def put(self, key: str, doc: Doc, *, ttl_ms: int | None = None) -> None: ...
+
+    @abstractmethod
+    async def delete(self, *keys: str) -> None: ...
+
+    @abstractmethod
+    async def mutate(
+        self, key: str, fn: Mutator[T], *, index: tuple[str, str] | None = None
+    ) -> T:
+        """Apply ``fn`` atomically to ``key``; concurrent writers on any process serialize.
+
+        With ``index=(set_key, member)`` the member is added to the set when the document is
+        written and removed when it is deleted, in the same atomic step.
+        """
+
+    @abstractmethod
+    async def index_members(self, index: str) -> list[str]: ...
+
+    @abstractmethod
+    async def log_append(self, key: str, build: Callable[[int], Doc], *, cap: int) -> Doc:
+        """Append ``build(seq)`` with the next seq (1, 2, ...); keep only the last ``cap``."""
+
+    @abstractmethod
+    async def log_range(
+        self, key: str, *, limit: int, before: int | None = None, after: int | None = None
+    ) -> list[Doc]:
+        """Ascending by seq: the last ``limit`` (below ``before``), or those after ``after``."""
+
+    @abstractmethod
+    async def log_delete(self, key: str) -> None:
+        """Drop a log and its sequence counter."""

@@ -1,0 +1,147 @@
+"""The Redis twin: the same contract, shared by every process that points at one Redis.
+
+Every call has a timeout so that a dead or paused Redis turns into ``Unavailable`` quickly
+instead of blocking a handler.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar, cast
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
+
+from server.errors import Conflict, Unavailable
+from server.store.base import Doc, Mutator, Store
+
+T = TypeVar("T")
+MAX_MUTATE_ATTEMPTS = 64
+
+
+def _dumps(doc: Doc) -> str:
+    return json.dumps(doc, allow_nan=False, separators=(",", ":"))
+
+
+def _loads(raw: Any) -> Doc | None:
+    # redis-py's stubs type replies as bytes | str; decode_responses=True makes them str.
+    return None if raw is None else cast(Doc, json.loads(raw))
+
+
+@asynccontextmanager
+async def _translate_faults() -> AsyncIterator[None]:
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        raise Unavailable("The data store is unreachable; try again shortly.") from exc
+
+
+class RedisStore(Store):
+    kind = "redis"
+
+    def __init__(self, url: str, *, timeout_s: float = 1.0) -> None:
+        self._redis = aioredis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            retry=Retry(NoBackoff(), 1),
+            health_check_interval=15,
+        )
+
+    async def ping(self) -> None:
+        async with _translate_faults():
+            await self._redis.ping()
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def get(self, key: str) -> Doc | None:
+        async with _translate_faults():
+            return _loads(await self._redis.get(key))
+
+    async def get_many(self, keys: Sequence[str]) -> list[Doc | None]:
+        if not keys:
+            return []
+        async with _translate_faults():
+            return [_loads(raw) for raw in await self._redis.mget(list(keys))]
+
+    async def put(self, key: str, doc: Doc, *, ttl_ms: int | None = None) -> None:
+        async with _translate_faults():
+            await self._redis.set(key, _dumps(doc), px=ttl_ms)
+
+    async def delete(self, *keys: str) -> None:
+        if keys:
+            async with _translate_faults():
+                await self._redis.delete(*keys)
+
+    async def mutate(
+        self, key: str, fn: Mutator[T], *, index: tuple[str, str] | None = None
+    ) -> T:
+        async with _translate_faults():
+            for _ in range(MAX_MUTATE_ATTEMPTS):
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    try:
+                        # WATCH makes EXEC fail if anyone else wrote the key in between:
+                        # optimistic concurrency across every process on this Redis.
+                        await pipe.watch(key)
+                        new, result = fn(_loads(await pipe.get(key)))
+                        pipe.multi()  # type: ignore[no-untyped-call]
+                        if new is None:
+                            pipe.delete(key)
+                            if index:
+                                pipe.srem(index[0], index[1])
+                        else:
+                            pipe.set(key, _dumps(new))
+                            if index:
+                                pipe.sadd(index[0], index[1])
+                        await pipe.execute()
+                        return result
+                    except WatchError:
+                        continue
+        raise Conflict("Too many simultaneous changes; please retry.")
+
+    async def index_members(self, index: str) -> list[str]:
+        async with _translate_faults():
+            return sorted(str(m) for m in await self._redis.smembers(index))
+
+    async def log_append(self, key: str, build: Callable[[int], Doc], *, cap: int) -> Doc:
+        async with _translate_faults():
+            seq = int(await self._redis.incr(f"{key}:seq"))
+            doc = build(seq)
+            # A sorted set scored by seq keeps order even when two processes append at once.
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zadd(key, {_dumps(doc): seq})
+                pipe.zremrangebyrank(key, 0, -(cap + 1))
+                await pipe.execute()
+            return doc
+
+    async def log_range(
+        self, key: str, *, limit: int, before: int | None = None, after: int | None = None
+    ) -> list[Doc]:
+        if limit <= 0:
+            return []
+        async with _translate_faults():
+            raws: list[Any]
+            if after is not None:
+                raws = await self._redis.zrangebyscore(
+                    key, f"({after}", "+inf", start=0, num=limit
+                )
+            else:
+                top = "+inf" if before is None else f"({before}"
+                raws = list(
+                    reversed(
+                        await self._redis.zrevrangebyscore(key, top, "-inf", start=0, num=limit)
+                    )
+                )
+            return [cast(Doc, _loads(raw)) for raw in raws]
+
+    async def log_delete(self, key: str) -> None:
+        async with _translate_faults():
+            await self._redis.delete(key, f"{key}:seq")

@@ -1,0 +1,64 @@
+"""Fixtures that start real servers and clean them up even when a test fails."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from server.config import Settings
+from tests.support import Client, connect, free_port, redis_server, running_app
+
+
+@pytest.fixture(scope="session")
+def redis_url_session() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url(redis_url_session: str) -> str:
+    """A real, empty Redis for this test."""
+    client = redis.Redis.from_url(redis_url_session)
+    client.flushall()
+    client.close()
+    return redis_url_session
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "memory":
+        return "memory://"
+    return str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture
+def settings(store_url: str) -> Settings:
+    redis = None if store_url == "memory://" else store_url
+    return Settings(port=free_port(), redis_url=redis, ping_interval_ms=1000, ping_timeout_ms=2000)
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[str]:
+    async with running_app(settings) as url:
+        yield url
+
+
+ClientFactory = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture
+async def client_factory(server: str) -> AsyncIterator[ClientFactory]:
+    clients: list[Client] = []
+
+    async def make(**kwargs: Any) -> Client:
+        client = await connect(server, **kwargs)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        if client.sio.connected:
+            await client.sio.disconnect()
