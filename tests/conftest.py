@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from server.config import Settings
+from server.store import Store, open_store
 from tests.support import Client, connect, free_port, redis_server, running_app
 
 
@@ -32,6 +33,14 @@ def store_url(request: pytest.FixtureRequest) -> str:
     if request.param == "memory":
         return "memory://"
     return str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    """Each store twin in turn: contract tests take this fixture and run against both."""
+    opened = open_store(store_url)
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture
