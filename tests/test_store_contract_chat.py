@@ -33,6 +33,8 @@ async def test_append_once_numbers_entries_and_returns_the_original_on_repeat(
         "chat:x:messages", {"text": "hi (retry)"}, cap=10, token="a/1", mark="a"
     )
     assert not created and again == first
+    assert await store.log_find("chat:x:messages", "a/1") == first
+    assert await store.log_find("chat:x:messages", "a/2") is None
     assert [e["seq"] for e in await store.log_range("chat:x:messages", limit=10)] == [1, 2]
 
 

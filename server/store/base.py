@@ -90,6 +90,10 @@ class Store(ABC):
         """
 
     @abstractmethod
+    async def log_find(self, key: str, token: str) -> Doc | None:
+        """The retained entry appended with ``token``, if any."""
+
+    @abstractmethod
     async def log_last(self, keys: Sequence[str]) -> list[Doc | None]:
         """The newest entry of each log, or None for an empty log."""
 

@@ -146,6 +146,13 @@ class MemoryStore(Store):
         self._tokens[key] = {t: s for t, s in tokens.items() if s >= first}
         return cast(Doc, json.loads(entries[-1][1])), True
 
+    async def log_find(self, key: str, token: str) -> Doc | None:
+        seq = self._tokens.get(key, {}).get(token)
+        for stored_seq, raw in self._logs.get(key, []):
+            if stored_seq == seq:
+                return cast(Doc, json.loads(raw))
+        return None
+
     async def log_last(self, keys: Sequence[str]) -> list[Doc | None]:
         lasts = [self._logs.get(key) for key in keys]
         return [cast(Doc, json.loads(log[-1][1])) if log else None for log in lasts]

@@ -221,6 +221,14 @@ class RedisStore(Store):
             created, raw = await self._append_once(keys=keys, args=[_dumps(doc), cap, token])
         return cast(Doc, _loads(raw)), bool(created)
 
+    async def log_find(self, key: str, token: str) -> Doc | None:
+        async with _translate_faults():
+            seq = await self._redis.zscore(f"{key}:tokens", token)
+            if seq is None:
+                return None
+            found = await self._redis.zrangebyscore(key, seq, seq)
+        return _loads(found[0]) if found else None
+
     async def log_last(self, keys: Sequence[str]) -> list[Doc | None]:
         if not keys:
             return []
