@@ -37,6 +37,19 @@ logger = logging.getLogger(__name__)
 GREET_WAIT_S = 5.0  # how long the session greeting waits for the CONNECT packet to go out
 
 
+def _refusal(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+    """connect_error data ``{message, code, data: {code, message}}``.
+
+    The JS client turns the packet into ``Error(data.message)`` with ``err.data = data.data``;
+    the Python client hands over the whole dict. Both find ``code`` and ``message``.
+    """
+    refusal = socketio.exceptions.ConnectionRefusedError(
+        message, {"code": code, "message": message}
+    )
+    refusal.error_args["code"] = code
+    return refusal
+
+
 def user_room(user_id: str) -> str:
     return f"user:{user_id}"
 
@@ -75,9 +88,7 @@ class ChatNamespace(EventNamespace):
             change = await self.presence.connect(who.user_id, sid)
         except DomainError as exc:
             logger.info("connect refused sid=%s ns=%s: %s", sid, self.namespace, exc.code)
-            raise socketio.exceptions.ConnectionRefusedError(
-                {"code": exc.code, "message": exc.message}
-            ) from None
+            raise _refusal(exc.code, exc.message) from None
         logger.info("connect sid=%s ns=%s user=%s", sid, self.namespace, who.user_id)
         # The CONNECT packet is only sent after this handler returns, so greet afterwards.
         task = asyncio.create_task(self._greet(sid, who, change))
