@@ -67,7 +67,8 @@ async def test_bad_tokens_are_refused(jwt_server: str, auth: object) -> None:
 
 
 async def test_readyz_reports_the_auth_mode(jwt_server: str) -> None:
-    async with running_app(Settings(port=free_port())) as dev_server, aiohttp.ClientSession() as http:
+    dev = Settings(port=free_port())
+    async with running_app(dev) as dev_server, aiohttp.ClientSession() as http:
         for url, mode in ((jwt_server, "jwt"), (dev_server, "dev")):
             async with http.get(f"{url}/readyz") as response:
                 assert (await response.json())["auth"] == mode
