@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import socketio
 
@@ -34,6 +34,19 @@ from server.presence import Change, PresenceService
 
 logger = logging.getLogger(__name__)
 
+# What the server emits on /chat, for the protocol docs next to the inbound event table.
+SERVER_EVENTS: dict[str, str] = {
+    "session": "{userId, nickname, totalUnread, chats: [chat summary], online: [userId]}"
+               " -> the connecting socket, once, right after connect",
+    "chatMessage": "message {id, chatId, seq, senderId, senderName, text, clientMsgId,"
+                   " createdAt} -> the chat's subscribers",
+    "chatListUpdate": "chat summary {chatId, kind, title, members, lastMessage, unread}"
+                      " -> each member's user:<id>",
+    "unreadBadge": "{totalUnread, chats: {chatId: unread}} -> the user's user:<id>",
+    "messageRead": "{chatId, userId, seq} -> the chat's subscribers",
+    "typing": "{chatId, userId, typing} -> the chat's other subscribers (not stored)",
+    "presence": "{userId, online} -> user:<id> of everyone sharing a chat",
+}
 GREET_WAIT_S = 5.0  # how long the session greeting waits for the CONNECT packet to go out
 
 
@@ -59,6 +72,8 @@ def chat_room(chat_id: str) -> str:
 
 
 class ChatNamespace(EventNamespace):
+    server_events: ClassVar[dict[str, str]] = SERVER_EVENTS
+
     def __init__(
         self,
         namespace: str,
