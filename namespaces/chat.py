@@ -241,10 +241,13 @@ class ChatNamespace(EventNamespace):
         if not sent.created:
             return
         await self.emit("chatMessage", sent.message, room=chat_room(sent.chat.chat_id))
-        for member in sent.chat.members:
-            room = user_room(member)
-            await self.emit("chatListUpdate", sent.updates[member], room=room)
-            await self.emit("unreadBadge", sent.badges[member], room=room)
+        # Per room the order holds (list update, then badge); rooms go out side by side.
+        await asyncio.gather(*(self._notify_member(sent, m) for m in sent.chat.members))
+
+    async def _notify_member(self, sent: Sent, member: str) -> None:
+        room = user_room(member)
+        await self.emit("chatListUpdate", sent.updates[member], room=room)
+        await self.emit("unreadBadge", sent.badges[member], room=room)
 
     async def _announce(self, change: Change) -> None:
         notice = {"userId": change.user_id, "online": change.online}

@@ -10,6 +10,7 @@ Presence lives in server/presence.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -162,13 +163,16 @@ class ChatService:
         )
         if not created:
             return Sent(chat, message, False, {}, {})
-        updates: dict[str, Summary] = {}
-        badges: dict[str, dict[str, Any]] = {}
-        for member in chat.members:
-            unread = await self._unread_map(member)
-            updates[member] = (await self._summaries(member, [chat], unread))[0]
-            badges[member] = rules.badge(unread, chat.chat_id)
+        # Members are independent reads: overlap their round trips.
+        views = await asyncio.gather(*(self._member_view(m, chat) for m in chat.members))
+        updates = {m: summary for m, (summary, _) in zip(chat.members, views, strict=True)}
+        badges = {m: badge for m, (_, badge) in zip(chat.members, views, strict=True)}
         return Sent(chat, message, True, updates, badges)
+
+    async def _member_view(self, member: str, chat: Chat) -> tuple[Summary, dict[str, Any]]:
+        unread = await self._unread_map(member)
+        summary = (await self._summaries(member, [chat], unread))[0]
+        return summary, rules.badge(unread, chat.chat_id)
 
     # -- read cursors --------------------------------------------------------------------
     async def mark_read(self, user_id: str, chat_id: str, seq: int) -> Read:
