@@ -85,8 +85,9 @@ class Client:
                 return data
         raise AssertionError(f"no {name!r} matched; got {self.events}")
 
-    async def last(self, name: str, count: int = 1) -> Any:
-        return (await self.wait_for(name, count))[-1]
+    async def first(self, name: str) -> Any:
+        """The first event called ``name`` (bounded wait)."""
+        return (await self.wait_for(name))[0]
 
     def clear(self) -> None:
         self.events.clear()

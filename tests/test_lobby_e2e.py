@@ -46,8 +46,8 @@ async def test_join_broadcasts_players_and_all_ready_false(client_factory: Clien
     assert res["ok"] and res["room"]["code"] == code
     assert names(res["room"]["players"]) == ["Ann", "Bob"]
     for client in (ann, bob):
-        assert names(await client.last(f"players{code}")) == ["Ann", "Bob"]
-        assert await client.last("allReady") is False
+        assert await client.until(f"players{code}", lambda p: names(p) == ["Ann", "Bob"])
+        assert await client.first("allReady") is False
 
 
 async def test_full_game_flow_three_players(client_factory: ClientFactory) -> None:
@@ -55,8 +55,8 @@ async def test_full_game_flow_three_players(client_factory: ClientFactory) -> No
     code = await room_of(ann, (bob, "Bob"), (cy, "Cy"))
 
     assert (await bob.call("ready", {"ready": True}))["ok"]
-    assert (await ann.last(f"players{code}"))[1] == {"nickname": "Bob", "isHost": False,
-                                                     "ready": True}
+    bob_ready = {"nickname": "Bob", "isHost": False, "ready": True}
+    assert await ann.until(f"players{code}", lambda p: bob_ready in p)
     assert (await cy.call("ready", {"ready": True})) == {"ok": True}
     for client in (ann, bob, cy):
         assert await client.until("allReady", lambda ready: ready is True)
@@ -67,11 +67,11 @@ async def test_full_game_flow_three_players(client_factory: ClientFactory) -> No
     assert message["nickname"] == "Bob" and message["message"] == "gl hf"
     assert message["code"] == code and ISO_UTC.match(message["timestamp"]) and message["id"]
     for client in (ann, bob, cy):
-        assert (await client.last("message")) == message
+        assert (await client.first("message")) == message
 
     assert await ann.call("startGame") == {"ok": True}
     for client in (ann, bob, cy):
-        start = await client.last("gameStart")
+        start = await client.first("gameStart")
         assert start["code"] == code and ISO_UTC.match(start["startedAt"])
     listed = await cy.call("listRooms")
     assert listed["rooms"] == [{"code": code, "title": "Beat night", "players": 3,
@@ -83,7 +83,7 @@ async def test_messages_reach_only_the_room(client_factory: ClientFactory) -> No
     code = await room_of(ann, (bob, "Bob"))
     other = await room_of(eve, nickname="Eve")
     await ann.call("sendMessage", {"message": "secret"})
-    assert (await bob.last("message"))["message"] == "secret"
+    assert (await bob.first("message"))["message"] == "secret"
     await asyncio.sleep(QUIET_S)
     assert eve.named("message") == []
     assert not [e for e, _ in eve.events if e == f"players{code}"]
@@ -116,7 +116,7 @@ async def test_disconnect_counts_as_leave(client_factory: ClientFactory) -> None
     await ann.sio.disconnect()
     players = await _players_after(bob, code, ["Bob"])
     assert players == [{"nickname": "Bob", "isHost": True, "ready": False}]
-    assert await bob.last("allReady") is False
+    assert (await bob.wait_for("allReady", 2))[1] is False  # one on join, one on the leave
     await bob.sio.disconnect()
     probe = await client_factory()
     assert (await probe.call("listRooms"))["rooms"] == []

@@ -57,7 +57,7 @@ async def test_bad_payload_is_refused_with_field_messages(
 
     # The server keeps serving, and nothing already accepted is lost.
     assert (await ann.call("sendMessage", "accepted after"))["ok"]
-    assert (await bob.last("message"))["message"] == "accepted after"
+    assert await bob.until("message", lambda m: m["message"] == "accepted after")
     probe = await client_factory()
     room = (await probe.call("joinRoom", {"nickname": "Probe", "code": code}))["room"]
     assert [m["message"] for m in room["messages"]] == ["accepted before", "accepted after"]
