@@ -85,6 +85,11 @@ class Client:
                 return data
         raise AssertionError(f"no {name!r} matched; got {self.events}")
 
+    async def last(self, name: str, count: int = 1) -> Any:
+        """The latest ``name`` event once ``count`` have arrived. Racy when earlier events of
+        the same name exist: prefer ``until`` with a predicate for the state you expect."""
+        return (await self.wait_for(name, count))[-1]
+
     async def first(self, name: str) -> Any:
         """The first event called ``name`` (bounded wait)."""
         return (await self.wait_for(name))[0]
