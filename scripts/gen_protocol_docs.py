@@ -13,13 +13,16 @@ from pathlib import Path
 
 from marshmallow import Schema, fields, validate
 
-from namespaces import LobbyNamespace
+from namespaces import ChatNamespace, LobbyNamespace
 from namespaces.dispatch import EventNamespace
 from schemas.fields import StrictBool, StrictInt
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
 BEGIN, END = "<!-- BEGIN GENERATED EVENTS -->", "<!-- END GENERATED EVENTS -->"
-DOCUMENTED: list[tuple[str, type[EventNamespace]]] = [("/", LobbyNamespace)]
+DOCUMENTED: list[tuple[str, type[EventNamespace]]] = [
+    ("/", LobbyNamespace),
+    ("/chat", ChatNamespace),
+]
 
 
 def json_type(field: fields.Field) -> str:  # type: ignore[type-arg]

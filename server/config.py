@@ -40,6 +40,10 @@ class Settings:
     ws_deflate: bool = False
     node_id: str = field(default_factory=_default_node_id)
     profile: Profile = "default"
+    # None means development identity mode (see server/identity.py); never printed.
+    auth_secret: str | None = field(default=None, repr=False)
+    chat_rate_limit: int = 20
+    chat_rate_window_ms: int = 10_000
 
     @property
     def store_url(self) -> str:
@@ -124,6 +128,15 @@ def _non_empty(raw: str) -> str:
     return raw.strip()
 
 
+def _secret(raw: str) -> str | None:
+    if not raw:
+        return None
+    # HS256 with a short key is guessable offline from any token; PyJWT warns below 32 bytes.
+    if len(raw.encode()) < 32:
+        raise ValueError("must be at least 32 bytes long")
+    return raw
+
+
 @dataclass(frozen=True)
 class Option:
     env: str
@@ -156,6 +169,12 @@ OPTIONS: tuple[Option, ...] = (
            "this node's id in a cluster (default: host-pid-random)"),
     Option("HUDDLE_PROFILE", "--profile", "profile", _profile,
            "what to serve on /: default (lobby) or bench (benchmark protocol)"),
+    Option("HUDDLE_AUTH_SECRET", "--auth-secret", "auth_secret", _secret,
+           "HS256 secret for /chat JWTs (>= 32 bytes); unset means development identities"),
+    Option("HUDDLE_CHAT_RATE_LIMIT", "--chat-rate-limit", "chat_rate_limit",
+           _int_in(1, 100_000), "chat messages allowed per user per window (default 20)"),
+    Option("HUDDLE_CHAT_RATE_WINDOW_MS", "--chat-rate-window-ms", "chat_rate_window_ms",
+           _int_in(100, 86_400_000), "the chat quota window in ms (default 10000)"),
 )
 
 
