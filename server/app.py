@@ -9,6 +9,7 @@ import socketio
 from aiohttp import web
 
 from namespaces import ChatNamespace, LobbyNamespace
+from namespaces.bench import BenchNamespace
 from server.chat import ChatService
 from server.config import Settings
 from server.engine import build_socketio
@@ -31,10 +32,13 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application()
     store = open_store(settings.store_url)
     sio = build_socketio(settings)
-    sio.register_namespace(
-        LobbyNamespace("/", lobby=LobbyService(store, node_id=settings.node_id))
-    )
-    sio.register_namespace(_chat_namespace(settings, store))
+    if settings.profile == "bench":
+        sio.register_namespace(BenchNamespace("/"))
+    else:
+        sio.register_namespace(
+            LobbyNamespace("/", lobby=LobbyService(store, node_id=settings.node_id))
+        )
+        sio.register_namespace(_chat_namespace(settings, store))
     sio.attach(app)
     app.add_routes(health_routes(settings, store))
     app[SETTINGS], app[STORE], app[SOCKETIO] = settings, store, sio

@@ -11,6 +11,8 @@ from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 LogFormat = Literal["text", "json"]
+Profile = Literal["default", "bench"]
+PROFILES: tuple[Profile, ...] = ("default", "bench")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 T = TypeVar("T")
 
@@ -37,6 +39,7 @@ class Settings:
     log_format: LogFormat = "text"
     ws_deflate: bool = False
     node_id: str = field(default_factory=_default_node_id)
+    profile: Profile = "default"
     # None means development identity mode (see server/identity.py); never printed.
     auth_secret: str | None = field(default=None, repr=False)
     chat_rate_limit: int = 20
@@ -102,6 +105,14 @@ def _log_format(raw: str) -> LogFormat:
     raise ValueError("must be 'text' or 'json'")
 
 
+def _profile(raw: str) -> Profile:
+    value = raw.strip().lower()
+    for profile in PROFILES:
+        if value == profile:
+            return profile
+    raise ValueError(f"must be one of {', '.join(PROFILES)}")
+
+
 def _bool(raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -156,6 +167,8 @@ OPTIONS: tuple[Option, ...] = (
            "accept permessage-deflate on WebSockets (default false)"),
     Option("HUDDLE_NODE_ID", "--node-id", "node_id", _non_empty,
            "this node's id in a cluster (default: host-pid-random)"),
+    Option("HUDDLE_PROFILE", "--profile", "profile", _profile,
+           "what to serve on /: default (lobby) or bench (benchmark protocol)"),
     Option("HUDDLE_AUTH_SECRET", "--auth-secret", "auth_secret", _secret,
            "HS256 secret for /chat JWTs (>= 32 bytes); unset means development identities"),
     Option("HUDDLE_CHAT_RATE_LIMIT", "--chat-rate-limit", "chat_rate_limit",
