@@ -16,6 +16,7 @@ from server.fanout import RedisFanout
 from server.health import health_routes
 from server.lobby import LobbyService
 from server.store import Store, open_store
+from server.wire.conformance import create_conformance_app
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ SOCKETIO = web.AppKey("socketio", socketio.AsyncServer)
 
 
 def create_app(settings: Settings) -> web.Application:
+    if settings.profile == "conformance":
+        return create_conformance_app(settings)
     app = web.Application()
     store = open_store(settings.store_url)
     sio = build_socketio(settings)

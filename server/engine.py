@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import socketio
 from aiohttp.web import WebSocketResponse
 from engineio.async_drivers.aiohttp import WebSocket as AiohttpWebSocket
 
 from server.config import Settings
 from server.fanout import RedisFanout
+from server.wire.sio_packets import HuddleMsgPackPacket, HuddlePacket
+from server.wire.sio_server import HuddleSocketServer
 
 
 class _WebSocket(AiohttpWebSocket):  # type: ignore[misc]
@@ -39,15 +40,19 @@ def _websocket_driver(compress: bool) -> type[_WebSocket]:
     return type("HuddleWebSocket", (_WebSocket,), {"compress": compress})
 
 
-def build_socketio(settings: Settings) -> socketio.AsyncServer:
+def build_socketio(settings: Settings) -> HuddleSocketServer:
     manager = None
     if settings.redis_url:
         manager = RedisFanout(settings.redis_url)
     origins: str | list[str] = (
         "*" if "*" in settings.cors_origins else list(settings.cors_origins)
     )
-    sio = socketio.AsyncServer(
+    sio = HuddleSocketServer(
         async_mode="aiohttp",
+        serializer=HuddleMsgPackPacket if settings.parser == "msgpack" else HuddlePacket,
+        rate_limit_per_s=settings.rate_limit_per_s,
+        rate_limit_burst=settings.rate_limit_burst,
+        max_attachments=settings.max_attachments,
         client_manager=manager,
         cors_allowed_origins=origins,
         ping_interval=settings.ping_interval_ms / 1000,
@@ -58,4 +63,7 @@ def build_socketio(settings: Settings) -> socketio.AsyncServer:
     )
     # Copy, never mutate: the driver table is shared module state inside python-engineio.
     sio.eio._async = {**sio.eio._async, "websocket": _websocket_driver(settings.ws_deflate)}
+    # Huddle's engine (server/wire/) serves WebSockets itself and honours ws_deflate there.
+    sio.eio.configure(trusted_proxies=settings.trusted_proxies,
+                      max_queued_bytes=settings.max_queued_bytes, ws_deflate=settings.ws_deflate)
     return sio
