@@ -70,8 +70,9 @@ class Wire:
 
 async def recv(ws: aiohttp.ClientWebSocketResponse, *, pings: bool = False) -> WsMessage | None:
     """The next text or binary frame (answering Engine.IO pings unless asked for); None = closed."""
+    deadline = time.monotonic() + WAIT_S
     while True:
-        msg = await ws.receive(timeout=WAIT_S)
+        msg = await ws.receive(timeout=max(0.01, deadline - time.monotonic()))
         if msg.type == aiohttp.WSMsgType.TEXT:
             if msg.data == "2" and not pings:
                 await ws.send_str("3")

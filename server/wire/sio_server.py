@@ -116,11 +116,18 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
         elif kind == sio_packet.DISCONNECT:
             await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
+            if not self._namespaces_of(eio_sid):
+                # Nothing left on this connection: close it, as the reference server does.
+                await self.eio.disconnect(eio_sid)
         elif kind in (sio_packet.EVENT, sio_packet.BINARY_EVENT):
             if await self._admit(eio_sid, pkt):
                 await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
         else:
             await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
+
+    def _namespaces_of(self, eio_sid: str) -> list[str]:
+        return [ns for ns in self.manager.get_namespaces()
+                if self.manager.sid_from_eio_sid(eio_sid, ns) is not None]
 
     async def _admit(self, eio_sid: str, pkt: Any) -> bool:
         """Token bucket per connection; persistent flooders are disconnected."""
