@@ -147,3 +147,57 @@ async def still_serving(wire: Wire) -> None:
     finally:
         with suppress(Exception):
             await ws.close()
+
+
+def masked_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """One client-to-server WebSocket frame (RFC 6455 requires clients to mask)."""
+    mask = b"\x01\x02\x03\x04"
+    header = bytes([0x80 | opcode])
+    size = len(payload)
+    if size < 126:
+        header += bytes([0x80 | size])
+    elif size < 65536:
+        header += bytes([0x80 | 126]) + size.to_bytes(2, "big")
+    else:
+        header += bytes([0x80 | 127]) + size.to_bytes(8, "big")
+    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+@asynccontextmanager
+async def raw_websocket(wire: Wire, *, rcvbuf: int = 4096
+                        ) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A WebSocket opened by hand over TCP with a tiny receive buffer, for clients that misbehave
+    below what aiohttp's client allows (e.g. never reading)."""
+    import socket as socketlib
+
+    host, port = wire.url.removeprefix("http://").split(":")
+    sock = socketlib.socket()
+    sock.setsockopt(socketlib.SOL_SOCKET, socketlib.SO_RCVBUF, rcvbuf)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    writer.write((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}\r\n"
+                  "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT_S)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    try:
+        yield reader, writer
+    finally:
+        writer.close()
+        with suppress(Exception):
+            await writer.wait_closed()
+
+
+async def closed_without_reply(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """The server closes the connection, sending nothing but an Engine.IO CLOSE first."""
+    frames = []
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        frame = await recv(ws)
+        if frame is None:
+            assert set(frames) <= {"1"}, frames
+            return
+        frames.append(frame)
+    raise AssertionError(f"server did not close the WebSocket; got {frames}")
