@@ -117,7 +117,10 @@ async def serve(**overrides: Any) -> AsyncIterator[Wire]:
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     try:
-        async with aiohttp.ClientSession() as http:
+        # No keep-alive: an idle pooled connection would hold a server task open and blur the
+        # task baseline that hardening tests check.
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as http:
             yield Wire(f"http://{settings.host}:{settings.port}", http, app)
     finally:
         await runner.cleanup()
@@ -135,7 +138,9 @@ async def back_to_baseline(wire: Wire, baseline: tuple[int, int]) -> None:
         if server_load(wire)[0] <= baseline[0] and server_load(wire)[1] <= baseline[1]:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"server did not return to baseline {baseline}: {server_load(wire)}")
+    tasks = [t.get_coro() for t in asyncio.all_tasks()]
+    raise AssertionError(f"server did not return to baseline {baseline}: {server_load(wire)}; "
+                         f"tasks: {tasks}")
 
 
 async def still_serving(wire: Wire) -> None:

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from server.wire.eio_server import HuddleEngineServer
 
 logger = logging.getLogger(__name__)
-# After a close, a polling client gets this long to collect the CLOSE packet (Node behaves the
-# same: the close packet waits for the next GET), then the session is forgotten.
+# After a close, a polling client gets this long (at most one heartbeat) to collect the CLOSE
+# packet (Node also keeps it for the next GET); then the session is forgotten.
 CLOSE_LINGER_S = 5.0
 
 
@@ -174,7 +174,8 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         elif abort or self.poll_pending:
             self.server.forget(self.sid)
         else:
-            asyncio.get_running_loop().call_later(CLOSE_LINGER_S, self.server.forget, self.sid)
+            linger = min(CLOSE_LINGER_S, self.server.ping_interval + self.server.ping_timeout)
+            asyncio.get_running_loop().call_later(linger, self.server.forget, self.sid)
 
     def _abort_later(self) -> None:
         transport = self.transport
