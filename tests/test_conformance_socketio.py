@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
-from tests.wire import recv, serve, sio_connect, wait_closed
+import aiohttp
+
+from tests.wire import Wire, recv, recv_text, serve, sio_connect, wait_closed
 
 
-async def _opened(wire: object) -> object:
-    ws = await wire.ws()  # type: ignore[attr-defined]
-    assert (await recv(ws) or "").startswith("0")
+async def _opened(wire: Wire) -> aiohttp.ClientWebSocketResponse:
+    ws = await wire.ws()
+    assert (await recv_text(ws)).startswith("0")
     return ws
 
 
@@ -20,28 +22,28 @@ async def test_4_connect_ack_precedes_what_the_connect_handler_emits() -> None:
                                    ("40/custom,", "40/custom,", "{}"),
                                    ('40/custom,{"token":"abc"}', "40/custom,", '{"token":"abc"}')):
             ws = await _opened(wire)
-            await ws.send_str(sent)  # type: ignore[attr-defined]
-            ack = await recv(ws)  # type: ignore[arg-type]
+            await ws.send_str(sent)
+            ack = await recv(ws)
             assert isinstance(ack, str) and ack.startswith(prefix), (sent, ack)
             assert set(json.loads(ack[len(prefix):])) == {"sid"}
             event_prefix = prefix.replace("40", "42", 1)
-            assert await recv(ws) == f'{event_prefix}["auth",{auth}]'  # type: ignore[arg-type]
-            await ws.close()  # type: ignore[attr-defined]
+            assert await recv(ws) == f'{event_prefix}["auth",{auth}]'
+            await ws.close()
 
 
 async def test_5_unknown_namespace_is_refused_with_invalid_namespace() -> None:
     async with serve() as wire:
         ws = await _opened(wire)
-        await ws.send_str("40/random")  # type: ignore[attr-defined]
-        assert await recv(ws) == '44/random,{"message":"Invalid namespace"}'  # type: ignore[arg-type]
-        await ws.close()  # type: ignore[attr-defined]
+        await ws.send_str("40/random")
+        assert await recv(ws) == '44/random,{"message":"Invalid namespace"}'
+        await ws.close()
 
 
 async def test_invalid_handshake_closes() -> None:
     async with serve() as wire:
         ws = await _opened(wire)
-        await ws.send_str("4abc")  # type: ignore[attr-defined]
-        await wait_closed(ws)  # type: ignore[arg-type]
+        await ws.send_str("4abc")
+        await wait_closed(ws)
 
 
 async def test_disconnect_from_main_namespace_closes() -> None:
@@ -55,7 +57,7 @@ async def test_disconnect_from_custom_namespace_keeps_main() -> None:
     async with serve() as wire:
         ws = await sio_connect(wire)
         await ws.send_str("40/custom,")
-        assert (await recv(ws) or "").startswith("40/custom,")
+        assert (await recv_text(ws)).startswith("40/custom,")
         assert await recv(ws) == '42/custom,["auth",{}]'
         await ws.send_str("41/custom,")
         await ws.send_str('42["message","message to main namespace"]')

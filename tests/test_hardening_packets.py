@@ -12,6 +12,7 @@ from tests.wire import (
     back_to_baseline,
     closed_without_reply,
     recv,
+    recv_text,
     serve,
     server_load,
     sio_connect,
@@ -43,7 +44,7 @@ async def test_g1_ten_attachments_are_still_fine() -> None:
         await ws.send_str(f'4510-["message",{placeholders}]')
         for i in range(10):
             await ws.send_bytes(bytes([i]))
-        assert (await recv(ws) or "").startswith('4510-["message-back"')
+        assert (await recv_text(ws)).startswith('4510-["message-back"')
         assert [await recv(ws) for _ in range(10)] == [bytes([i]) for i in range(10)]
         await ws.close()
 
@@ -55,7 +56,7 @@ async def test_g2_reserved_event_names_close_the_connection(packet: str) -> None
         baseline = server_load(wire)
         ws = await sio_connect(wire)
         await ws.send_str("40/custom,")
-        assert (await recv(ws) or "").startswith("40/custom,")
+        assert (await recv_text(ws)).startswith("40/custom,")
         assert await recv(ws) == '42/custom,["auth",{}]'
         await ws.send_str(packet)
         # The connect handler did not run again: the next thing is the close, not an "auth".
@@ -119,7 +120,7 @@ async def test_g9_kick_closes_the_polling_transport() -> None:
     async with serve() as wire:
         eio_sid, _ = await wire.handshake()
         await wire.post(eio_sid, "40")
-        status, body = await wire.get(eio_sid)
+        _, body = await wire.get(eio_sid)
         sid = json.loads(body.split("\x1e")[0][2:])["sid"]
         await wire.sio.disconnect(sid)
         assert await wire.get(eio_sid) == (200, "41\x1e1")

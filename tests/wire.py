@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket as socketlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -35,7 +36,7 @@ class Wire:
     @property
     def sio(self) -> HuddleSocketServer:
         key = CONFORMANCE_SOCKETIO if CONFORMANCE_SOCKETIO in self.app else SOCKETIO
-        return self.app[key]  # type: ignore[return-value]
+        return self.app[key]
 
     def endpoint(self, path: str = "socket.io", **params: str) -> str:
         query = "&".join(f"{k}={v}" for k, v in params.items())
@@ -173,8 +174,6 @@ async def raw_websocket(wire: Wire, *, rcvbuf: int = 4096
                         ) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
     """A WebSocket opened by hand over TCP with a tiny receive buffer, for clients that misbehave
     below what aiohttp's client allows (e.g. never reading)."""
-    import socket as socketlib
-
     host, port = wire.url.removeprefix("http://").split(":")
     sock = socketlib.socket()
     sock.setsockopt(socketlib.SOL_SOCKET, socketlib.SO_RCVBUF, rcvbuf)
@@ -197,7 +196,7 @@ async def raw_websocket(wire: Wire, *, rcvbuf: int = 4096
 
 async def closed_without_reply(ws: aiohttp.ClientWebSocketResponse) -> None:
     """The server closes the connection, sending nothing but an Engine.IO CLOSE first."""
-    frames = []
+    frames: list[WsMessage] = []
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         frame = await recv(ws)
@@ -206,3 +205,9 @@ async def closed_without_reply(ws: aiohttp.ClientWebSocketResponse) -> None:
             return
         frames.append(frame)
     raise AssertionError(f"server did not close the WebSocket; got {frames}")
+
+
+async def recv_text(ws: aiohttp.ClientWebSocketResponse) -> str:
+    frame = await recv(ws)
+    assert isinstance(frame, str), frame
+    return frame
