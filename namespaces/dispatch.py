@@ -55,8 +55,9 @@ def validation_failure(messages: dict[str, Any] | list[Any]) -> Ack:
     parts = []
     for name, problems in fields.items():
         text = problems[0] if isinstance(problems, list) and problems else str(problems)
-        parts.append(str(text) if name == "_schema" else f"{name}: {text}")
-    return failure("validation_error", "Invalid payload: " + "; ".join(parts), fields=fields)
+        text = str(text).rstrip(".")
+        parts.append(text if name == "_schema" else f"{name}: {text}")
+    return failure("validation_error", "Invalid payload: " + "; ".join(parts) + ".", fields=fields)
 
 
 class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]

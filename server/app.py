@@ -8,13 +8,17 @@ from collections.abc import AsyncIterator
 import socketio
 from aiohttp import web
 
-from namespaces import LobbyNamespace
+from namespaces import ChatNamespace, LobbyNamespace
+from namespaces.bench import BenchNamespace
+from server.chat import ChatService
 from server.config import Settings
 from server.engine import build_socketio
 from server.errors import Unavailable
 from server.fanout import RedisFanout
 from server.health import health_routes
+from server.identity import Authenticator
 from server.lobby import LobbyService
+from server.presence import PresenceService
 from server.store import Store, open_store
 from server.wire.conformance import create_conformance_app
 
@@ -31,14 +35,39 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application()
     store = open_store(settings.store_url)
     sio = build_socketio(settings)
-    sio.register_namespace(
-        LobbyNamespace("/", lobby=LobbyService(store, node_id=settings.node_id))
-    )
+    if settings.profile == "bench":
+        sio.register_namespace(BenchNamespace("/"))
+    else:
+        sio.register_namespace(
+            LobbyNamespace("/", lobby=LobbyService(store, node_id=settings.node_id))
+        )
+        sio.register_namespace(_chat_namespace(settings, store))
     sio.attach(app)
     app.add_routes(health_routes(settings, store))
     app[SETTINGS], app[STORE], app[SOCKETIO] = settings, store, sio
     app.cleanup_ctx.append(_store_lifetime)
+    app.cleanup_ctx.append(_chat_lifetime)
     return app
+
+
+def _chat_namespace(settings: Settings, store: Store) -> ChatNamespace:
+    auth = Authenticator(settings.auth_secret)
+    auth.warn_if_insecure()
+    chat = ChatService(
+        store, rate_limit=settings.chat_rate_limit, rate_window_ms=settings.chat_rate_window_ms
+    )
+    presence = PresenceService(store, node_id=settings.node_id)
+    return ChatNamespace("/chat", chat=chat, presence=presence, auth=auth)
+
+
+async def _chat_lifetime(app: web.Application) -> AsyncIterator[None]:
+    # A node restarted under the same HUDDLE_NODE_ID clears the connections of its past life.
+    presence = PresenceService(app[STORE], node_id=app[SETTINGS].node_id)
+    try:
+        await presence.forget_node(app[SETTINGS].node_id)
+    except Unavailable:
+        logger.warning("could not clear stale chat presence of node %s", app[SETTINGS].node_id)
+    yield
 
 
 async def _store_lifetime(app: web.Application) -> AsyncIterator[None]:

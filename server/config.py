@@ -12,7 +12,8 @@ from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 LogFormat = Literal["text", "json"]
-Profile = Literal["default", "conformance"]
+Profile = Literal["default", "bench", "conformance"]
+PROFILES: tuple[Profile, ...] = ("default", "bench", "conformance")
 Parser = Literal["json", "msgpack"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 T = TypeVar("T")
@@ -41,6 +42,10 @@ class Settings:
     ws_deflate: bool = False
     node_id: str = field(default_factory=_default_node_id)
     profile: Profile = "default"
+    # None means development identity mode (see server/identity.py); never printed.
+    auth_secret: str | None = field(default=None, repr=False)
+    chat_rate_limit: int = 20
+    chat_rate_window_ms: int = 10_000
     parser: Parser = "json"
     trusted_proxies: tuple[str, ...] = ()
     rate_limit_per_s: int = 50
@@ -108,6 +113,14 @@ def _log_format(raw: str) -> LogFormat:
     raise ValueError("must be 'text' or 'json'")
 
 
+def _profile(raw: str) -> Profile:
+    value = raw.strip().lower()
+    for profile in PROFILES:
+        if value == profile:
+            return profile
+    raise ValueError(f"must be one of {', '.join(PROFILES)}")
+
+
 def _bool(raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -144,6 +157,15 @@ def _non_empty(raw: str) -> str:
     return raw.strip()
 
 
+def _secret(raw: str) -> str | None:
+    if not raw:
+        return None
+    # HS256 with a short key is guessable offline from any token; PyJWT warns below 32 bytes.
+    if len(raw.encode()) < 32:
+        raise ValueError("must be at least 32 bytes long")
+    return raw
+
+
 @dataclass(frozen=True)
 class Option:
     env: str
@@ -174,8 +196,14 @@ OPTIONS: tuple[Option, ...] = (
            "accept permessage-deflate on WebSockets (default false)"),
     Option("HUDDLE_NODE_ID", "--node-id", "node_id", _non_empty,
            "this node's id in a cluster (default: host-pid-random)"),
-    Option("HUDDLE_PROFILE", "--profile", "profile", _choice("default", "conformance"),
-           "default, or conformance: the protocol documents' reference test server"),
+    Option("HUDDLE_PROFILE", "--profile", "profile", _profile,
+           "default (lobby, chat), bench (benchmark) or conformance (protocol test server)"),
+    Option("HUDDLE_AUTH_SECRET", "--auth-secret", "auth_secret", _secret,
+           "HS256 secret for /chat JWTs (>= 32 bytes); unset means development identities"),
+    Option("HUDDLE_CHAT_RATE_LIMIT", "--chat-rate-limit", "chat_rate_limit",
+           _int_in(1, 100_000), "chat messages allowed per user per window (default 20)"),
+    Option("HUDDLE_CHAT_RATE_WINDOW_MS", "--chat-rate-window-ms", "chat_rate_window_ms",
+           _int_in(100, 86_400_000), "the chat quota window in ms (default 10000)"),
     Option("HUDDLE_PARSER", "--parser", "parser", _choice("json", "msgpack"),
            "json (default) or msgpack, for socket.io-msgpack-parser clients"),
     Option("HUDDLE_TRUSTED_PROXIES", "--trusted-proxies", "trusted_proxies", _networks,

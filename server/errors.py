@@ -54,3 +54,29 @@ class Conflict(DomainError):
     """Too many concurrent writers kept the update from committing."""
 
     code = "conflict"
+
+
+class Unauthorized(DomainError):
+    """The connection carries no valid identity."""
+
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class RateLimited(DomainError):
+    """Over a quota; the data carries ``retryAfterMs``."""
+
+    code = "rate_limited"
+
+
+class InvalidRequest(DomainError):
+    """A well-formed payload that breaks a rule only the service can check."""
+
+    code = "validation_error"

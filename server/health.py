@@ -18,7 +18,8 @@ def health_routes(settings: Settings, store: Store) -> list[web.RouteDef]:
         return web.json_response({"status": "ok", "node": settings.node_id})
 
     async def readyz(_: web.Request) -> web.Response:
-        body = {"node": settings.node_id, "store": store.kind}
+        auth = "jwt" if settings.auth_secret else "dev"  # the /chat identity mode
+        body = {"node": settings.node_id, "store": store.kind, "auth": auth}
         try:
             await asyncio.wait_for(store.ping(), READINESS_TIMEOUT_S)
         except (Unavailable, TimeoutError):

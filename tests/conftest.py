@@ -10,6 +10,7 @@ import redis
 
 from server.config import Settings
 from server.store import Store, open_store
+from tests.chat_support import Tab, open_tab
 from tests.support import Client, connect, free_port, redis_server, running_app
 
 
@@ -71,3 +72,18 @@ async def client_factory(server: str) -> AsyncIterator[ClientFactory]:
     for client in clients:
         if client.sio.connected:
             await client.sio.disconnect()
+
+
+@pytest.fixture
+async def chat_tabs(server: str) -> AsyncIterator[Callable[..., Awaitable[Tab]]]:
+    """Open ``/chat`` tabs as any user on this test's server; all are closed at the end."""
+    opened: list[Tab] = []
+
+    async def make(user_id: str, nickname: str | None = None, **kwargs: Any) -> Tab:
+        tab = await open_tab(server, user_id, nickname, **kwargs)
+        opened.append(tab)
+        return tab
+
+    yield make
+    for tab in opened:
+        await tab.close()

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,8 +77,22 @@ class Client:
                 await asyncio.wait_for(self.arrived.wait(), remaining)
         return self.named(name)
 
+    async def until(self, name: str, predicate: Callable[[Any], bool]) -> Any:
+        """Wait (bounded) for an event called ``name`` whose data satisfies ``predicate``."""
+        for count in range(1, 1000):
+            data = (await self.wait_for(name, count))[count - 1]
+            if predicate(data):
+                return data
+        raise AssertionError(f"no {name!r} matched; got {self.events}")
+
     async def last(self, name: str, count: int = 1) -> Any:
+        """The latest ``name`` event once ``count`` have arrived. Racy when earlier events of
+        the same name exist: prefer ``until`` with a predicate for the state you expect."""
         return (await self.wait_for(name, count))[-1]
+
+    async def first(self, name: str) -> Any:
+        """The first event called ``name`` (bounded wait)."""
+        return (await self.wait_for(name))[0]
 
     def clear(self) -> None:
         self.events.clear()

@@ -64,3 +64,53 @@ class Store(ABC):
     @abstractmethod
     async def log_delete(self, key: str) -> None:
         """Drop a log and its sequence counter."""
+
+    # -- chat primitives: sets with sizes, once-only appends, unread counts, quotas --------
+    @abstractmethod
+    async def index_add(self, index: str, *members: str) -> int:
+        """Add members to a set; return its size afterwards, in the same atomic step."""
+
+    @abstractmethod
+    async def index_remove(self, index: str, *members: str) -> int:
+        """Remove members from a set; return its size afterwards, in the same atomic step."""
+
+    @abstractmethod
+    async def index_sizes(self, indexes: Sequence[str]) -> list[int]: ...
+
+    @abstractmethod
+    async def log_append_once(
+        self, key: str, doc: Doc, *, cap: int, token: str, mark: str
+    ) -> tuple[Doc, bool]:
+        """Append ``{"seq": next, **doc}`` unless ``token`` was appended before.
+
+        Returns (entry, created). With a repeated token the original entry comes back with
+        created=False, as long as it is still within the last ``cap`` entries. The seq is taken,
+        the entry stored and ``seq`` recorded under ``mark`` in one atomic step on every twin,
+        so seqs have no gaps even when processes crash or append concurrently.
+        """
+
+    @abstractmethod
+    async def log_find(self, key: str, token: str) -> Doc | None:
+        """The retained entry appended with ``token``, if any."""
+
+    @abstractmethod
+    async def log_last(self, keys: Sequence[str]) -> list[Doc | None]:
+        """The newest entry of each log, or None for an empty log."""
+
+    @abstractmethod
+    async def log_count_after(self, queries: Sequence[tuple[str, int, str]]) -> list[int]:
+        """For each (log key, after, mark): how many seqs above ``after`` were not marked.
+
+        Counts by seq, so entries already trimmed by the cap still count.
+        """
+
+    @abstractmethod
+    async def log_unmark(self, key: str, mark: str, upto: int) -> None:
+        """Forget ``mark``'s seqs at or below ``upto`` (they no longer affect counts)."""
+
+    @abstractmethod
+    async def rate_hit(self, key: str, *, limit: int, window_ms: int) -> int:
+        """Count one hit in a sliding window; 0 if allowed, else ms until one would be.
+
+        A refused hit is not counted.
+        """

@@ -25,6 +25,9 @@ class MemoryStore(Store):
         self._sets: dict[str, set[str]] = {}
         self._logs: dict[str, list[tuple[int, str]]] = {}
         self._seqs: dict[str, int] = {}
+        self._tokens: dict[str, dict[str, int]] = {}
+        self._marks: dict[tuple[str, str], set[int]] = {}
+        self._hits: dict[str, list[float]] = {}
 
     async def ping(self) -> None:
         return None
@@ -104,3 +107,75 @@ class MemoryStore(Store):
     async def log_delete(self, key: str) -> None:
         self._logs.pop(key, None)
         self._seqs.pop(key, None)
+        self._tokens.pop(key, None)
+        for pair in [pair for pair in self._marks if pair[0] == key]:
+            del self._marks[pair]
+
+    async def index_add(self, index: str, *members: str) -> int:
+        found = self._sets.setdefault(index, set())
+        found.update(members)
+        return len(found)
+
+    async def index_remove(self, index: str, *members: str) -> int:
+        found = self._sets.get(index, set())
+        found.difference_update(members)
+        if not found:
+            self._sets.pop(index, None)
+        return len(found)
+
+    async def index_sizes(self, indexes: Sequence[str]) -> list[int]:
+        return [len(self._sets.get(index, ())) for index in indexes]
+
+    async def log_append_once(
+        self, key: str, doc: Doc, *, cap: int, token: str, mark: str
+    ) -> tuple[Doc, bool]:
+        tokens = self._tokens.setdefault(key, {})
+        entries = self._logs.setdefault(key, [])
+        if token in tokens:
+            seq = tokens[token]
+            for stored_seq, raw in entries:
+                if stored_seq == seq:
+                    return cast(Doc, json.loads(raw)), False
+        seq = self._seqs.get(key, 0) + 1
+        self._seqs[key] = seq
+        entries.append((seq, json.dumps({"seq": seq, **doc}, allow_nan=False)))
+        tokens[token] = seq
+        self._marks.setdefault((key, mark), set()).add(seq)
+        del entries[:-cap]
+        first = entries[0][0]
+        self._tokens[key] = {t: s for t, s in tokens.items() if s >= first}
+        return cast(Doc, json.loads(entries[-1][1])), True
+
+    async def log_find(self, key: str, token: str) -> Doc | None:
+        seq = self._tokens.get(key, {}).get(token)
+        for stored_seq, raw in self._logs.get(key, []):
+            if stored_seq == seq:
+                return cast(Doc, json.loads(raw))
+        return None
+
+    async def log_last(self, keys: Sequence[str]) -> list[Doc | None]:
+        lasts = [self._logs.get(key) for key in keys]
+        return [cast(Doc, json.loads(log[-1][1])) if log else None for log in lasts]
+
+    async def log_count_after(self, queries: Sequence[tuple[str, int, str]]) -> list[int]:
+        counts = []
+        for key, after, mark in queries:
+            head = self._seqs.get(key, 0)
+            marked = sum(1 for seq in self._marks.get((key, mark), ()) if seq > after)
+            counts.append(max(0, head - after - marked))
+        return counts
+
+    async def log_unmark(self, key: str, mark: str, upto: int) -> None:
+        seqs = self._marks.get((key, mark))
+        if seqs is not None:
+            seqs.difference_update({seq for seq in seqs if seq <= upto})
+
+    async def rate_hit(self, key: str, *, limit: int, window_ms: int) -> int:
+        now = time.monotonic() * 1000
+        hits = [at for at in self._hits.get(key, []) if at > now - window_ms]
+        if len(hits) >= limit:
+            self._hits[key] = hits
+            return max(1, int(hits[0] + window_ms - now))
+        hits.append(now)
+        self._hits[key] = hits
+        return 0

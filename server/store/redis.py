@@ -7,6 +7,7 @@ instead of blocking a handler.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
@@ -23,6 +24,46 @@ from server.store.base import Doc, Mutator, Store
 
 T = TypeVar("T")
 MAX_MUTATE_ATTEMPTS = 64
+
+# Lua runs atomically inside Redis: no other client's command interleaves, so the seq, the
+# entry, the token and the mark are all written or none are (no gaps, no duplicates).
+# The entry JSON gets its seq spliced in front: the caller's doc is a non-empty object.
+APPEND_ONCE = """
+local log, seqkey, tokens, marks, names = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local body, cap, token = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local known = redis.call('ZSCORE', tokens, token)
+if known then
+  local found = redis.call('ZRANGEBYSCORE', log, known, known)
+  if found[1] then return {0, found[1]} end
+end
+local seq = redis.call('INCR', seqkey)
+local entry = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
+redis.call('ZADD', log, seq, entry)
+redis.call('ZADD', tokens, seq, token)
+redis.call('ZADD', marks, seq, seq)
+redis.call('SADD', names, marks)
+if redis.call('ZCARD', log) > cap then
+  redis.call('ZREMRANGEBYRANK', log, 0, -(cap + 1))
+  local first = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')
+  redis.call('ZREMRANGEBYSCORE', tokens, '-inf', '(' .. first[2])
+end
+return {1, entry}
+"""
+
+# A sliding-window log of hits scored by Redis's own clock, so every process agrees.
+RATE_HIT = """
+local key, limit, window, member = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) >= limit then
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + window - now)
+end
+redis.call('ZADD', key, now, member)
+redis.call('PEXPIRE', key, window)
+return 0
+"""
 
 
 def _dumps(doc: Doc) -> str:
@@ -54,6 +95,8 @@ class RedisStore(Store):
             retry=Retry(NoBackoff(), 1),
             health_check_interval=15,
         )
+        self._append_once = self._redis.register_script(APPEND_ONCE)
+        self._rate_hit = self._redis.register_script(RATE_HIT)
 
     async def ping(self) -> None:
         async with _translate_faults():
@@ -144,4 +187,76 @@ class RedisStore(Store):
 
     async def log_delete(self, key: str) -> None:
         async with _translate_faults():
-            await self._redis.delete(key, f"{key}:seq")
+            marks = await self._redis.smembers(f"{key}:marks")
+            await self._redis.delete(key, f"{key}:seq", f"{key}:tokens", f"{key}:marks", *marks)
+
+    async def index_add(self, index: str, *members: str) -> int:
+        return await self._change_set(index, members, add=True)
+
+    async def index_remove(self, index: str, *members: str) -> int:
+        return await self._change_set(index, members, add=False)
+
+    async def _change_set(self, index: str, members: Sequence[str], *, add: bool) -> int:
+        async with _translate_faults(), self._redis.pipeline(transaction=True) as pipe:
+            if members:
+                (pipe.sadd if add else pipe.srem)(index, *members)
+            pipe.scard(index)
+            return int((await pipe.execute())[-1])
+
+    async def index_sizes(self, indexes: Sequence[str]) -> list[int]:
+        if not indexes:
+            return []
+        async with _translate_faults(), self._redis.pipeline(transaction=False) as pipe:
+            for index in indexes:
+                pipe.scard(index)
+            return [int(size) for size in await pipe.execute()]
+
+    async def log_append_once(
+        self, key: str, doc: Doc, *, cap: int, token: str, mark: str
+    ) -> tuple[Doc, bool]:
+        if not doc:
+            raise ValueError("log_append_once needs a non-empty document")
+        keys = [key, f"{key}:seq", f"{key}:tokens", f"{key}:mark:{mark}", f"{key}:marks"]
+        async with _translate_faults():
+            created, raw = await self._append_once(keys=keys, args=[_dumps(doc), cap, token])
+        return cast(Doc, _loads(raw)), bool(created)
+
+    async def log_find(self, key: str, token: str) -> Doc | None:
+        async with _translate_faults():
+            seq = await self._redis.zscore(f"{key}:tokens", token)
+            if seq is None:
+                return None
+            found = await self._redis.zrangebyscore(key, seq, seq)
+        return _loads(found[0]) if found else None
+
+    async def log_last(self, keys: Sequence[str]) -> list[Doc | None]:
+        if not keys:
+            return []
+        async with _translate_faults(), self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.zrange(key, -1, -1)
+            return [_loads(found[0]) if found else None for found in await pipe.execute()]
+
+    async def log_count_after(self, queries: Sequence[tuple[str, int, str]]) -> list[int]:
+        if not queries:
+            return []
+        # MULTI: every head and its marks are read at one instant, consistent with appends.
+        async with _translate_faults(), self._redis.pipeline(transaction=True) as pipe:
+            for key, after, mark in queries:
+                pipe.get(f"{key}:seq")
+                pipe.zcount(f"{key}:mark:{mark}", f"({after}", "+inf")
+            replies = await pipe.execute()
+        counts = []
+        for i, (_, after, _) in enumerate(queries):
+            head, marked = int(replies[2 * i] or 0), int(replies[2 * i + 1])
+            counts.append(max(0, head - after - marked))
+        return counts
+
+    async def log_unmark(self, key: str, mark: str, upto: int) -> None:
+        async with _translate_faults():
+            await self._redis.zremrangebyscore(f"{key}:mark:{mark}", "-inf", upto)
+
+    async def rate_hit(self, key: str, *, limit: int, window_ms: int) -> int:
+        async with _translate_faults():
+            wait = await self._rate_hit(keys=[key], args=[limit, window_ms, uuid.uuid4().hex])
+        return int(wait)

@@ -40,8 +40,9 @@ def validate(pkt: Any, max_attachments: int) -> None:
     if pkt.namespace is not None and not isinstance(pkt.namespace, str):
         raise ProtocolFault("namespace is not a string")
     if kind == sio_packet.CONNECT:
-        if data is not None and not isinstance(data, dict):
-            raise ProtocolFault("CONNECT payload must be an object")
+        # Node's parser insists on an object here; Python clients may send any JSON as auth, and
+        # each namespace's connect handler validates it (refusing with connect_error data).
+        pass
     elif kind == sio_packet.DISCONNECT:
         if data is not None:
             raise ProtocolFault("DISCONNECT carries no payload")
