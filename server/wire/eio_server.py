@@ -41,6 +41,13 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         # Every method reaches handle_request, so that e.g. PUT gets the protocol's 400, not
         # aiohttp's 405.
         app.router.add_route("*", f"/{engineio_path.strip('/')}/", self.handle_request)
+        app.on_shutdown.append(self._drain)
+
+    async def _drain(self, app: web.Application) -> None:
+        """On shutdown, close every session at once: each client gets an Engine.IO CLOSE (a
+        'transport close' to socket.io-client, which then reconnects, possibly to another node)
+        instead of waiting for aiohttp's shutdown timeout or the ping timeout."""
+        await self.shutdown()
 
     def forget(self, sid: str) -> None:
         self.sockets.pop(sid, None)
