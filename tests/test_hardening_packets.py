@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 
+import msgpack
 import pytest
 
 from tests.wire import (
@@ -125,3 +126,19 @@ async def test_g9_kick_closes_the_polling_transport() -> None:
         await wire.sio.disconnect(sid)
         assert await wire.get(eio_sid) == (200, "41\x1e1")
         assert (await wire.post(eio_sid, "40"))[0] == 400  # cannot just reconnect the namespace
+
+
+async def test_g7_msgpack_parser_refuses_non_finite_numbers_too() -> None:
+    async with serve(parser="msgpack") as wire:
+        baseline = server_load(wire)
+        ws = await wire.ws()
+        assert (await recv_text(ws)).startswith("0")
+        await ws.send_bytes(msgpack.packb({"type": 0, "nsp": "/"}))
+        assert msgpack.unpackb(await recv(ws))["type"] == 0  # CONNECT ack
+        assert msgpack.unpackb(await recv(ws))["data"] == ["auth", {}]
+        await ws.send_bytes(msgpack.packb({"type": 2, "nsp": "/", "data": ["message", 1.5]}))
+        assert msgpack.unpackb(await recv(ws))["data"] == ["message-back", 1.5]
+        await ws.send_bytes(msgpack.packb({"type": 2, "nsp": "/",
+                                           "data": ["message", float("nan")]}))
+        await closed_without_reply(ws)
+        await back_to_baseline(wire, baseline)

@@ -79,9 +79,8 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
             return r
         return await self._make_response(self._compress(r, environ), environ)  # type: ignore[no-any-return]
 
-    async def _route(  # noqa: PLR0911 - a flat table of refusals reads best as one function
-        self, request: web.Request, environ: dict[str, Any]
-    ) -> Response | web.StreamResponse:
+    async def _route(self, request: web.Request, environ: dict[str, Any]
+                     ) -> Response | web.StreamResponse:
         origin = environ.get("HTTP_ORIGIN")
         if self.cors_allowed_origins != [] and origin:
             allowed = self._cors_allowed_origins(environ)
@@ -98,10 +97,16 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         sid = query.get("sid")
         if sid is None:
             return await self._open(request, environ, transport)
+        return await self._session(request, sid, transport)
+
+    async def _session(  # noqa: PLR0911 - a flat table of refusals reads best as one function
+        self, request: web.Request, sid: str, transport: str
+    ) -> Response | web.StreamResponse:
         sock = self.sockets.get(sid)
-        if sock is None:
+        if sock is not None:
+            await sock.check_ping_timeout()  # exact, even if the heartbeat task is running late
+        if sock is None or sid not in self.sockets:
             return self._bad("Session ID unknown")
-        await sock.check_ping_timeout()
         if transport == "websocket":
             return await self._upgrade(request, sock)
         if sock.closed:
@@ -149,7 +154,8 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         return self._ok()
 
     def _leftovers(self, sock: HuddleSocket, method: str) -> Response:
-        """A closed polling session still owes its client the queued CLOSE packet."""
+        """A polling session closed by the server (still lingering in ``sockets``) owes its
+        client the queued packets, ending with CLOSE; one GET collects them."""
         self.forget(sock.sid)
         packets = []
         while method == "GET" and not sock.queue.empty():
