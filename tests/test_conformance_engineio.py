@@ -168,3 +168,12 @@ async def test_websocket_invalid_packet_closes() -> None:
         await recv(ws)
         await ws.send_str("abc")
         await wait_closed(ws)
+
+
+async def test_payload_of_many_packets_is_accepted() -> None:
+    async with serve() as wire:
+        sid, _ = await wire.handshake("engine.io")
+        body = "\x1e".join(f"4m{i}" for i in range(40))  # the library refuses more than 16
+        assert await wire.post(sid, body, "engine.io") == (200, "ok")
+        status, got = await wire.get(sid, "engine.io")
+        assert status == 200 and got.split("\x1e")[:40] == body.split("\x1e")

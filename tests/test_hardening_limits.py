@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 
+import aiohttp
 import pytest
 
 from tests.wire import (
@@ -90,3 +91,14 @@ async def test_rate_limit_can_be_switched_off() -> None:
         acks = [await recv(ws) for _ in range(300)]
         assert acks == [f"43{i}[{i}]" for i in range(300)]
         await ws.close()
+
+
+async def test_g11_client_ip_is_the_real_peer_address() -> None:
+    async with serve() as wire:
+        # Linux routes all of 127/8 to loopback: connect from 127.0.0.2 to see a real peer.
+        connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0), force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as http, http.get(
+                wire.endpoint(EIO="4", transport="polling"),
+                headers={"X-Forwarded-For": "203.0.113.7"}) as resp:
+            sid = json.loads((await resp.text())[1:])["sid"]
+        assert wire.sio.environ[sid]["REMOTE_ADDR"] == "127.0.0.2"

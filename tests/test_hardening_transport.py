@@ -137,3 +137,14 @@ async def test_g10_a_second_poller_on_a_sid_ends_the_session() -> None:
         assert (await wire.get(sid))[0] == 400  # the intruder gets nothing
         assert await victim == (200, "1")  # the owner is told the session is over
         await _after(wire, baseline)
+
+
+async def test_g6_polling_client_that_never_polls_is_disconnected() -> None:
+    async with serve(max_queued_bytes=200_000) as wire:
+        baseline = server_load(wire)
+        sid, _ = await wire.handshake()
+        assert await wire.post(sid, "40") == (200, "ok")
+        echo = '42["message","' + "x" * 50_000 + '"]'
+        statuses = [(await wire.post(sid, echo))[0] for _ in range(10)]  # 500 KB never collected
+        assert statuses[0] == 200 and statuses[-1] == 400  # dropped once over the bound
+        await _after(wire, baseline)
