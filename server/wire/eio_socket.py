@@ -136,6 +136,8 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
 
     async def handle_post(self, packets: list[eio_packet.Packet]) -> None:
         for pkt in packets:
+            if self.closing or self.closed:
+                return  # e.g. an earlier packet of this payload was a protocol violation
             await self.receive(pkt)
 
     async def receive(self, pkt: eio_packet.Packet) -> None:
