@@ -82,6 +82,14 @@ async def test_connect_with_auth_and_refused_connect() -> None:
     assert result["refused"]["message"] == "Invalid namespace"
 
 
+async def test_refused_connect_carries_connect_error_data() -> None:
+    async with serve(profile="default") as wire:
+        result = await run("compat_protocol.mjs", "refusedWithData", wire.url)
+    assert result["data"]["code"] == "unauthorized"
+    assert result["message"] == result["data"]["message"]
+    assert result["active"] is False  # a refusal by the server is final: no retry
+
+
 async def test_emit_with_ack_and_timeout() -> None:
     result = await protocol("acks")
     assert result["answered"] == {"n": 42}

@@ -58,6 +58,14 @@ const scenarios = {
     return { auth, refused: { message: err.message, data: err.data ?? null } };
   },
 
+  // Against the default profile: /chat refuses a connection without identity with data.
+  async refusedWithData() {
+    const socket = io(url + "/chat", { reconnection: false, forceNew: true, auth: {} });
+    const [err] = await once(socket, "connect_error");
+    socket.close();
+    return { message: err.message, data: err.data ?? null, active: socket.active };
+  },
+
   async acks() {
     const { socket } = await open();
     const answered = await socket.timeout(2000).emitWithAck("message-with-ack", { n: 42 });
