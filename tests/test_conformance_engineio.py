@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 
 import aiohttp
 
+from tests.support import ROOT, free_port, wait_for_port
 from tests.wire import Wire, recv, serve, wait_closed
 
 PING_INTERVAL_S, PING_TIMEOUT_S = 0.3, 0.2
@@ -177,3 +179,27 @@ async def test_payload_of_many_packets_is_accepted() -> None:
         assert await wire.post(sid, body, "engine.io") == (200, "ok")
         status, got = await wire.get(sid, "engine.io")
         assert status == 200 and got.split("\x1e")[:40] == body.split("\x1e")
+
+
+async def test_cli_serves_the_conformance_profile() -> None:
+    """``python -m server --profile conformance --port N``, a real process, as documented."""
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "server", "--profile", "conformance", "--port", str(port),
+        cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        await asyncio.to_thread(wait_for_port, port)
+        async with aiohttp.ClientSession() as http:
+            base = f"http://127.0.0.1:{port}"
+            async with http.get(f"{base}/socket.io/?EIO=4&transport=polling") as resp:
+                opened = json.loads((await resp.text())[1:])
+            assert (opened["pingInterval"], opened["pingTimeout"]) == (300, 200)
+            async with http.get(f"{base}/engine.io/?EIO=4&transport=polling") as resp:
+                assert resp.status == 200
+    finally:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await asyncio.wait_for(proc.wait(), 10)
