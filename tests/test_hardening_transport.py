@@ -14,6 +14,7 @@ from tests.wire import (
     closed_without_reply,
     masked_frame,
     raw_websocket,
+    recv_text,
     serve,
     server_load,
     sio_connect,
@@ -148,3 +149,13 @@ async def test_g6_polling_client_that_never_polls_is_disconnected() -> None:
         statuses = [(await wire.post(sid, echo))[0] for _ in range(10)]  # 500 KB never collected
         assert statuses[0] == 200 and statuses[-1] == 400  # dropped once over the bound
         await _after(wire, baseline)
+
+
+async def test_connection_that_joins_no_namespace_is_closed() -> None:
+    async with serve() as wire:
+        baseline = server_load(wire)
+        wire.sio.connect_timeout_s = 0.2  # 45 s in production, as in Node
+        ws = await wire.ws()
+        assert (await recv_text(ws)).startswith("0")
+        await closed_without_reply(ws)  # pings answered, but no "40" ever sent
+        await back_to_baseline(wire, baseline)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -22,6 +23,8 @@ from server.wire.throttle import ThrottledLog, TokenBucket
 
 logger = logging.getLogger(__name__)
 MAX_ROOM_LENGTH = 256
+# A connection that joins no namespace within this time is closed (Node's connectTimeout).
+CONNECT_TIMEOUT_S = 45.0
 RATE_LIMITED = {"ok": False, "code": "rate_limited",
                 "error": "Too many events; slow down and try again."}
 
@@ -33,9 +36,11 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self.rate_limit_per_s = rate_limit_per_s
         self.rate_limit_burst = rate_limit_burst
         self.max_attachments = max_attachments
+        self.connect_timeout_s = CONNECT_TIMEOUT_S
         self.faults = ThrottledLog(logger)
         self._held: dict[str, list[eio_packet.Packet]] = {}  # eio_sid -> sends held during connect
         self._buckets: dict[str, tuple[TokenBucket, TokenBucket]] = {}
+        self._expiring: set[asyncio.Future[None]] = set()
 
     def _engineio_server_class(self) -> type[HuddleEngineServer]:
         return HuddleEngineServer
@@ -150,6 +155,17 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             await self._send_packet(eio_sid, self.packet_class(
                 sio_packet.ACK, namespace=pkt.namespace or "/", id=pkt.id, data=[RATE_LIMITED]))
         return False
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        asyncio.get_running_loop().call_later(self.connect_timeout_s, self._expire, eio_sid)
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    def _expire(self, eio_sid: str) -> None:
+        if eio_sid in self.eio.sockets and not self._namespaces_of(eio_sid):
+            self.faults.info("eio_sid=%s joined no namespace in time; closing", eio_sid)
+            task = asyncio.ensure_future(self.eio.disconnect(eio_sid))
+            self._expiring.add(task)
+            task.add_done_callback(self._expiring.discard)
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         self._buckets.pop(eio_sid, None)
