@@ -114,6 +114,7 @@ async def test_g9_kick_closes_the_websocket_transport() -> None:
         assert await recv(ws) == "41"
         assert await recv(ws) == "1"
         await wait_closed(ws)
+        await still_serving(wire)
         await back_to_baseline(wire, baseline)
 
 
@@ -126,6 +127,7 @@ async def test_g9_kick_closes_the_polling_transport() -> None:
         await wire.sio.disconnect(sid)
         assert await wire.get(eio_sid) == (200, "41\x1e1")
         assert (await wire.post(eio_sid, "40"))[0] == 400  # cannot just reconnect the namespace
+        await still_serving(wire)
 
 
 async def test_g7_msgpack_parser_refuses_non_finite_numbers_too() -> None:

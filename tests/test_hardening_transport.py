@@ -127,6 +127,7 @@ async def test_g10_jsonp_is_refused() -> None:
         status, _ = await wire.request("GET", EIO="4", transport="polling", j="0")
         assert status == 400
         assert not wire.sio.eio.sockets
+        await still_serving(wire)
 
 
 async def test_g10_a_second_poller_on_a_sid_ends_the_session() -> None:
