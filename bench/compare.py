@@ -78,8 +78,10 @@ def server_argv(kind: str, port: int) -> tuple[list[str], dict[str, str]]:
         return ["node", str(NODE_DIR / "server.mjs")], {"PORT": str(port)}
     if kind == "bare":
         return [PY, str(BENCH / "bare_server.py"), str(port)], {}
+    # One bench connection sends thousands of events/s, far beyond any game client: Huddle's
+    # per-connection rate limit (docs/compatibility.md) is off: all three servers do the same work.
     return ([PY, "-m", "server", "--profile", "bench", "--port", str(port),
-             "--log-level", "WARNING"], {})
+             "--log-level", "WARNING", "--rate-limit-per-s", "0"], {})
 
 
 @contextmanager

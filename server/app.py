@@ -20,6 +20,7 @@ from server.identity import Authenticator
 from server.lobby import LobbyService
 from server.presence import PresenceService
 from server.store import Store, open_store
+from server.wire.conformance import create_conformance_app
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ SOCKETIO = web.AppKey("socketio", socketio.AsyncServer)
 
 
 def create_app(settings: Settings) -> web.Application:
+    if settings.profile == "conformance":
+        return create_conformance_app(settings)
     app = web.Application()
     store = open_store(settings.store_url)
     sio = build_socketio(settings)

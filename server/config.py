@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import uuid
@@ -11,8 +12,9 @@ from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 LogFormat = Literal["text", "json"]
-Profile = Literal["default", "bench"]
-PROFILES: tuple[Profile, ...] = ("default", "bench")
+Profile = Literal["default", "bench", "conformance"]
+PROFILES: tuple[Profile, ...] = ("default", "bench", "conformance")
+Parser = Literal["json", "msgpack"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 T = TypeVar("T")
 
@@ -44,6 +46,12 @@ class Settings:
     auth_secret: str | None = field(default=None, repr=False)
     chat_rate_limit: int = 20
     chat_rate_window_ms: int = 10_000
+    parser: Parser = "json"
+    trusted_proxies: tuple[str, ...] = ()
+    rate_limit_per_s: int = 50
+    rate_limit_burst: int = 200
+    max_queued_bytes: int = 8_000_000
+    max_attachments: int = 10
 
     @property
     def store_url(self) -> str:
@@ -122,6 +130,27 @@ def _bool(raw: str) -> bool:
     raise ValueError("must be true or false")
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    # Validated here so that a typo stops start-up; server/wire/clientip.py parses them again.
+    items = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+    return items
+
+
 def _non_empty(raw: str) -> str:
     if not raw.strip():
         raise ValueError("must not be empty")
@@ -168,13 +197,24 @@ OPTIONS: tuple[Option, ...] = (
     Option("HUDDLE_NODE_ID", "--node-id", "node_id", _non_empty,
            "this node's id in a cluster (default: host-pid-random)"),
     Option("HUDDLE_PROFILE", "--profile", "profile", _profile,
-           "what to serve on /: default (lobby) or bench (benchmark protocol)"),
+           "default (lobby, chat), bench (benchmark) or conformance (protocol test server)"),
     Option("HUDDLE_AUTH_SECRET", "--auth-secret", "auth_secret", _secret,
            "HS256 secret for /chat JWTs (>= 32 bytes); unset means development identities"),
     Option("HUDDLE_CHAT_RATE_LIMIT", "--chat-rate-limit", "chat_rate_limit",
            _int_in(1, 100_000), "chat messages allowed per user per window (default 20)"),
     Option("HUDDLE_CHAT_RATE_WINDOW_MS", "--chat-rate-window-ms", "chat_rate_window_ms",
            _int_in(100, 86_400_000), "the chat quota window in ms (default 10000)"),
+    Option("HUDDLE_PARSER", "--parser", "parser", _choice("json", "msgpack"),
+           "json (default) or msgpack, for socket.io-msgpack-parser clients"),
+    Option("HUDDLE_TRUSTED_PROXIES", "--trusted-proxies", "trusted_proxies", _networks,
+           "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed (default none)"),
+    Option("HUDDLE_RATE_LIMIT_PER_S", "--rate-limit-per-s", "rate_limit_per_s",
+           _int_in(0, 1_000_000), "inbound events per second per connection; 0 = off (default 50)"),
+    Option("HUDDLE_RATE_LIMIT_BURST", "--rate-limit-burst", "rate_limit_burst",
+           _int_in(1, 1_000_000), "inbound event burst per connection (default 200)"),
+    Option("HUDDLE_MAX_QUEUED_BYTES", "--max-queued-bytes", "max_queued_bytes",
+           _int_in(10_000, 1_000_000_000),
+           "outgoing bytes queued for one client before it is dropped as too slow (default 8 MB)"),
 )
 
 

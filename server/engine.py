@@ -1,53 +1,30 @@
 """The Socket.IO server as Huddle configures it, over python-socketio and python-engineio.
 
-Private API used here (pinned by pyproject's version ranges, guarded by tests/test_engine.py):
-``engineio.AsyncServer._async['websocket']``, the driver class that accepts a WebSocket.
+The protocol layer (server/wire/) replaces the libraries' request handling; its private API use
+is listed in server/wire/private_api.py and guarded by tests/test_wire_private_api.py.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import socketio
-from aiohttp.web import WebSocketResponse
-from engineio.async_drivers.aiohttp import WebSocket as AiohttpWebSocket
-
 from server.config import Settings
 from server.fanout import RedisFanout
+from server.wire.sio_packets import HuddleMsgPackPacket, HuddlePacket
+from server.wire.sio_server import HuddleSocketServer
 
 
-class _WebSocket(AiohttpWebSocket):  # type: ignore[misc]
-    """aiohttp's driver, but permessage-deflate only when the settings ask for it.
-
-    aiohttp accepts deflate by default; with it, an idle connection costs ~4x the memory.
-    """
-
-    compress = False
-
-    async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
-        request = environ["aiohttp.request"]
-        self._sock = WebSocketResponse(
-            max_msg_size=self.server.max_http_buffer_size, compress=self.compress
-        )
-        await self._sock.prepare(request)
-        self.environ = environ
-        await self.handler(self)
-        return self._sock
-
-
-def _websocket_driver(compress: bool) -> type[_WebSocket]:
-    return type("HuddleWebSocket", (_WebSocket,), {"compress": compress})
-
-
-def build_socketio(settings: Settings) -> socketio.AsyncServer:
+def build_socketio(settings: Settings) -> HuddleSocketServer:
     manager = None
     if settings.redis_url:
         manager = RedisFanout(settings.redis_url)
     origins: str | list[str] = (
         "*" if "*" in settings.cors_origins else list(settings.cors_origins)
     )
-    sio = socketio.AsyncServer(
+    sio = HuddleSocketServer(
         async_mode="aiohttp",
+        serializer=HuddleMsgPackPacket if settings.parser == "msgpack" else HuddlePacket,
+        rate_limit_per_s=settings.rate_limit_per_s,
+        rate_limit_burst=settings.rate_limit_burst,
+        max_attachments=settings.max_attachments,
         client_manager=manager,
         cors_allowed_origins=origins,
         ping_interval=settings.ping_interval_ms / 1000,
@@ -56,6 +33,8 @@ def build_socketio(settings: Settings) -> socketio.AsyncServer:
         logger=False,
         engineio_logger=False,
     )
-    # Copy, never mutate: the driver table is shared module state inside python-engineio.
-    sio.eio._async = {**sio.eio._async, "websocket": _websocket_driver(settings.ws_deflate)}
+    # Huddle's engine serves WebSockets itself (server/wire/eio_websocket.py), with
+    # permessage-deflate only when HUDDLE_WS_DEFLATE asks for it.
+    sio.eio.configure(trusted_proxies=settings.trusted_proxies,
+                      max_queued_bytes=settings.max_queued_bytes, ws_deflate=settings.ws_deflate)
     return sio

@@ -1,0 +1,215 @@
+"""HuddleEngineServer: python-engineio's AsyncServer with Huddle's own HTTP request handling.
+
+``handle_request`` is replaced (not wrapped) so that every request is validated before a session
+is touched and every request gets a prompt answer; sessions are HuddleSockets.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import engineio
+from aiohttp import web
+from engineio import packet as eio_packet
+
+from server.wire import eio_codec, eio_websocket
+from server.wire.clientip import ClientAddress
+from server.wire.eio_socket import HuddleSocket
+from server.wire.throttle import ThrottledLog
+
+logger = logging.getLogger(__name__)
+Response = dict[str, Any]
+
+
+class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.start_service_task = False  # each HuddleSocket runs its own exact heartbeat
+        self.client_address = ClientAddress(())
+        self.max_queued_bytes = 8_000_000
+        self.ws_deflate = False
+        self.faults = ThrottledLog(logger)
+
+    def configure(self, *, trusted_proxies: tuple[str, ...], max_queued_bytes: int,
+                  ws_deflate: bool) -> None:
+        self.client_address = ClientAddress(trusted_proxies)
+        self.max_queued_bytes = max_queued_bytes
+        self.ws_deflate = ws_deflate
+
+    def attach(self, app: web.Application, engineio_path: str = "engine.io") -> None:
+        # Every method reaches handle_request, so that e.g. PUT gets the protocol's 400, not
+        # aiohttp's 405.
+        app.router.add_route("*", f"/{engineio_path.strip('/')}/", self.handle_request)
+        app.on_shutdown.append(self._drain)
+
+    async def _drain(self, app: web.Application) -> None:
+        """On shutdown, close every session at once: each client gets an Engine.IO CLOSE (a
+        'transport close' to socket.io-client, which then reconnects, possibly to another node)
+        instead of waiting for aiohttp's shutdown timeout or the ping timeout."""
+        await self.shutdown()
+
+    def forget(self, sid: str) -> None:
+        self.sockets.pop(sid, None)
+
+    def _response(self, status: int, body: bytes | str, content_type: str = "text/plain"
+                  ) -> Response:
+        raw = body.encode("utf-8") if isinstance(body, str) else body
+        return {"status": f"{status} X", "headers": [("Content-Type", content_type)],
+                "response": raw}
+
+    def _bad(self, message: str, status: int = 400) -> Response:
+        return self._response(status, eio_packet.Packet.json.dumps(
+            {"code": 0 if status == 400 else 1, "message": message}), "application/json")
+
+    def _ok(self, packets: list[eio_packet.Packet] | None = None, headers: Any = None,
+            jsonp_index: Any = None) -> Response:
+        if packets is None:
+            return self._response(200, b"ok", "text/plain; charset=UTF-8")
+        r = self._response(200, eio_codec.encode_payload(packets), "text/plain; charset=UTF-8")
+        r["headers"] += headers or []
+        return r
+
+    async def handle_request(self, request: web.Request) -> web.StreamResponse:
+        environ = self._async["translate_request"](request)
+        environ["REMOTE_ADDR"] = self.client_address.resolve(
+            request.remote, request.headers.get("X-Forwarded-For"))
+        r = await self._route(request, environ)
+        if isinstance(r, web.StreamResponse):
+            return r
+        return await self._make_response(self._compress(r, environ), environ)  # type: ignore[no-any-return]
+
+    async def _route(self, request: web.Request, environ: dict[str, Any]
+                     ) -> Response | web.StreamResponse:
+        origin = environ.get("HTTP_ORIGIN")
+        if self.cors_allowed_origins != [] and origin:
+            allowed = self._cors_allowed_origins(environ)
+            if allowed is not None and origin not in allowed:
+                return self._bad(f"{origin} is not an accepted origin.")
+        if request.method == "OPTIONS":
+            return self._response(204, b"")
+        query = request.query
+        transport = query.get("transport")
+        if "j" in query:
+            return self._bad("JSONP is not supported")
+        if transport is None or transport not in self.transports:
+            return self._bad("Transport unknown")
+        sid = query.get("sid")
+        if sid is None:
+            return await self._open(request, environ, transport)
+        return await self._session(request, sid, transport)
+
+    async def _session(  # noqa: PLR0911 - a flat table of refusals reads best as one function
+        self, request: web.Request, sid: str, transport: str
+    ) -> Response | web.StreamResponse:
+        sock = self.sockets.get(sid)
+        if sock is not None:
+            await sock.check_ping_timeout()  # exact, even if the heartbeat task is running late
+        if sock is None or sid not in self.sockets:
+            return self._bad("Session ID unknown")
+        if transport == "websocket":
+            return await self._upgrade(request, sock)
+        if sock.closed:
+            return self._leftovers(sock, request.method)
+        if sock.upgraded:
+            return self._bad("Session is on another transport")
+        if request.method == "GET":
+            packets = await sock.handle_poll()
+            return self._bad("Session closed") if packets is None else self._ok(packets)
+        if request.method == "POST":
+            return await self._post(request, sock)
+        return self._bad("Bad request method")
+
+    async def _open(self, request: web.Request, environ: dict[str, Any], transport: str
+                    ) -> Response | web.StreamResponse:
+        if request.query.get("EIO") != "4":
+            return self._bad("Unsupported protocol version")
+        if request.method != "GET":
+            return self._bad("Bad handshake method")
+        if transport == "websocket" and request.headers.get("Upgrade", "").lower() != "websocket":
+            return self._bad("Bad request")
+        return await self._handle_connect(environ, transport)
+
+    async def _upgrade(self, request: web.Request, sock: HuddleSocket
+                       ) -> Response | web.StreamResponse:
+        if request.method != "GET" or request.headers.get("Upgrade", "").lower() != "websocket":
+            return self._bad("Bad request")
+        if sock.closed or sock.upgraded or sock.upgrading:
+            return await eio_websocket.accept_and_close(request)
+        return await eio_websocket.serve(sock, request)
+
+    async def _post(self, request: web.Request, sock: HuddleSocket) -> Response:
+        try:
+            body = await eio_codec.read_body(request, self.max_http_buffer_size)
+            packets = eio_codec.decode_payload(body)
+        except eio_codec.BodyTooLarge as exc:
+            self.faults.info("sid=%s POST too large: %s; closing", sock.sid, exc)
+            await sock.close(wait=False, abort=True, reason=self.reason.TRANSPORT_ERROR)
+            return self._bad("Payload too large", 413)
+        except eio_codec.InvalidPacket as exc:
+            self.faults.info("sid=%s invalid POST: %s; closing", sock.sid, exc)
+            await sock.close(wait=False, abort=True, reason=self.reason.TRANSPORT_ERROR)
+            return self._bad("Invalid packet")
+        await sock.handle_post(packets)
+        return self._ok()
+
+    def _leftovers(self, sock: HuddleSocket, method: str) -> Response:
+        """A polling session closed by the server (still lingering in ``sockets``) owes its
+        client the queued packets, ending with CLOSE; one GET collects them."""
+        self.forget(sock.sid)
+        packets = []
+        while method == "GET" and not sock.queue.empty():
+            pkt = sock.queue.get_nowait()
+            if pkt is not None:
+                packets.append(pkt)
+        return self._ok(packets) if packets else self._bad("Session ID unknown")
+
+    async def _handle_connect(self, environ: dict[str, Any], transport: str,
+                              jsonp_index: Any = None) -> Response | web.StreamResponse:
+        sid = self.generate_id()
+        sock = HuddleSocket(self, sid)
+        self.sockets[sid] = sock
+        await sock.send(eio_packet.Packet(eio_packet.OPEN, {
+            "sid": sid,
+            "upgrades": self._upgrades(sid, transport),
+            # Milliseconds, rounded: the library truncates seconds first (300 ms -> 0).
+            "pingInterval": round((self.ping_interval + self.ping_interval_grace_period) * 1000),
+            "pingTimeout": round(self.ping_timeout * 1000),
+            "maxPayload": self.max_http_buffer_size,
+        }))
+        ret = await self._trigger_event("connect", sid, environ, run_async=False)
+        if ret is not None and ret is not True:
+            self.forget(sid)
+            return self._unauthorized(ret or None)  # type: ignore[no-any-return]
+        sock.start_heartbeat()
+        if transport == "websocket":
+            return await eio_websocket.serve(sock, environ["aiohttp.request"])
+        sock.connected = True
+        packets = await sock.handle_poll()
+        return self._ok(packets) if packets is not None else self._bad("Session closed")
+
+    def _compress(self, r: Response, environ: dict[str, Any]) -> Response:
+        if not self.http_compression or len(r["response"]) < self.compression_threshold:
+            return r
+        accepted = [e.split(";")[0].strip()
+                    for e in environ.get("HTTP_ACCEPT_ENCODING", "").split(",")]
+        for encoding in accepted:
+            if encoding in self.compression_methods:
+                r["response"] = getattr(self, "_" + encoding)(r["response"])
+                r["headers"] += [("Content-Encoding", encoding)]
+                break
+        return r
+
+    async def shutdown(self) -> None:
+        for sock in list(self.sockets.values()):
+            await sock.close(wait=False, abort=False, reason=self.reason.SERVER_DISCONNECT)
+        self.sockets.clear()
+
+    async def disconnect(self, sid: str | None = None) -> None:
+        """Close one session (or all); never waits for a client to collect its packets."""
+        if sid is None:
+            await self.shutdown()
+            return
+        sock = self.sockets.get(sid)
+        if sock is not None:
+            await sock.close(wait=False, abort=False, reason=self.reason.SERVER_DISCONNECT)

@@ -1,0 +1,188 @@
+"""One Engine.IO session: exact heartbeat, bounded outgoing queue, strict polling semantics.
+
+Replaces python-engineio's AsyncSocket request handling (see docs/compatibility.md for each
+deviation it fixes); the WebSocket transport lives in eio_websocket.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from engineio import async_socket
+from engineio import packet as eio_packet
+
+from server.wire import eio_codec
+
+if TYPE_CHECKING:
+    from server.wire.eio_server import HuddleEngineServer
+
+logger = logging.getLogger(__name__)
+# After a close, a polling client gets this long (at most one heartbeat) to collect the CLOSE
+# packet (Node also keeps it for the next GET); then the session is forgotten.
+CLOSE_LINGER_S = 5.0
+
+
+class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
+    server: HuddleEngineServer
+
+    def __init__(self, server: HuddleEngineServer, sid: str) -> None:
+        super().__init__(server, sid)
+        self.closing: bool = False
+        self.closed: bool = False
+        self.queued_bytes = 0
+        self.poll_pending = False
+        self.transport: asyncio.BaseTransport | None = None  # the WebSocket's TCP transport
+        self._pong = asyncio.Event()
+        self._pong_deadline: float | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    # -- heartbeat: the server pings every pingInterval and needs a pong within pingTimeout --
+    def start_heartbeat(self) -> None:
+        self._heartbeat = asyncio.create_task(self._beat(), name=f"eio-heartbeat-{self.sid}")
+
+    async def _beat(self) -> None:
+        due = time.monotonic()
+        while not (self.closing or self.closed):
+            due += self.server.ping_interval
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            self._pong.clear()
+            # Measured from when the ping was due, so a slow loop never grants extra time.
+            self._pong_deadline = due + self.server.ping_timeout
+            await self.send(eio_packet.Packet(eio_packet.PING))
+            try:
+                await asyncio.wait_for(self._pong.wait(), self._pong_deadline - time.monotonic())
+            except TimeoutError:
+                # The client is presumed gone: forget the session now (as Node does), so the
+                # next request for it is refused instead of collecting a CLOSE packet.
+                logger.info("ping timeout sid=%s", self.sid)
+                await self.close(wait=False, abort=True, reason=self.server.reason.PING_TIMEOUT)
+                return
+            due = time.monotonic()
+            self._pong_deadline = None
+
+    def timed_out(self) -> bool:
+        deadline = self._pong_deadline
+        return deadline is not None and not self._pong.is_set() and time.monotonic() > deadline
+
+    async def check_ping_timeout(self) -> bool:
+        if self.closed:
+            return False
+        if self.timed_out():
+            await self.close(wait=False, abort=True, reason=self.server.reason.PING_TIMEOUT)
+            return False
+        return True
+
+    # -- outgoing queue --------------------------------------------------------------------
+    async def send(self, pkt: eio_packet.Packet) -> None:
+        if self.closed or (self.closing and pkt.packet_type != eio_packet.CLOSE):
+            return
+        size = eio_codec.packet_size(pkt)
+        if self.queued_bytes + size > self.server.max_queued_bytes:
+            self.server.faults.info("sid=%s reads too slowly (%s bytes queued); closing",
+                                    self.sid, self.queued_bytes)
+            await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_ERROR)
+            return
+        self.queued_bytes += size
+        self.queue.put_nowait(pkt)
+
+    def _take(self, pkt: eio_packet.Packet | None) -> eio_packet.Packet | None:
+        self.queue.task_done()
+        if pkt is not None:
+            self.queued_bytes -= eio_codec.packet_size(pkt)
+        return pkt
+
+    async def next_batch(self, wait_s: float | None) -> list[eio_packet.Packet] | None:
+        """Everything queued, waiting up to ``wait_s`` for the first; None means 'stop'."""
+        first = self._take(await asyncio.wait_for(self.queue.get(), wait_s))
+        if first is None:
+            return None
+        batch = [first]
+        while not self.queue.empty():
+            pkt = self.queue.get_nowait()
+            if pkt is None:
+                self.queue.task_done()
+                self.queue.put_nowait(None)  # keep the stop signal for the next reader
+                break
+            batch.append(pkt)
+            self._take(pkt)
+        return batch
+
+    # -- HTTP long-polling -----------------------------------------------------------------
+    async def handle_poll(self) -> list[eio_packet.Packet] | None:
+        """Packets for one GET; None means answer 400 (the session is closed or misused)."""
+        if self.poll_pending:
+            # Two GETs on one session: a second poller is either a bug or someone else holding
+            # the sid. Node closes the session; the first GET receives the CLOSE packet.
+            self.server.faults.info("sid=%s overlapping polls; closing", self.sid)
+            await self.close(wait=False, abort=False, reason=self.server.reason.TRANSPORT_ERROR)
+            return None
+        if self.upgrading:
+            return [eio_packet.Packet(eio_packet.NOOP)]
+        self.poll_pending = True
+        try:
+            batch = await self.next_batch(self.server.ping_interval + self.server.ping_timeout)
+        except TimeoutError:
+            await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_ERROR)
+            return None
+        finally:
+            self.poll_pending = False
+        if self.closed:
+            self.server.forget(self.sid)
+        return batch or [eio_packet.Packet(eio_packet.NOOP)]
+
+    async def handle_post(self, packets: list[eio_packet.Packet]) -> None:
+        for pkt in packets:
+            if self.closing or self.closed:
+                return  # e.g. an earlier packet of this payload was a protocol violation
+            await self.receive(pkt)
+
+    async def receive(self, pkt: eio_packet.Packet) -> None:
+        kind = pkt.packet_type
+        if kind == eio_packet.PONG:
+            self._pong.set()
+        elif kind == eio_packet.MESSAGE:
+            await self.server._trigger_event("message", self.sid, pkt.data, run_async=False)
+        elif kind == eio_packet.CLOSE:
+            await self.close(wait=False, abort=True, reason=self.server.reason.CLIENT_DISCONNECT)
+        else:
+            raise eio_codec.InvalidPacket(f"unexpected packet type {kind}")
+
+    # -- closing -----------------------------------------------------------------------------
+    async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+        """Close the session at once; ``wait`` is accepted for API compatibility but never
+        blocks, because a client that stopped reading would block it forever."""
+        if self.closed or self.closing:
+            return
+        self.closing = True
+        if self._heartbeat is not None and self._heartbeat is not asyncio.current_task():
+            self._heartbeat.cancel()
+        with contextlib.suppress(Exception):
+            await self.server._trigger_event(
+                "disconnect", self.sid, reason or self.server.reason.SERVER_DISCONNECT,
+                run_async=False)
+        if not abort:
+            self.queue.put_nowait(eio_packet.Packet(eio_packet.CLOSE))
+        elif self.poll_pending:
+            self.queue.put_nowait(eio_packet.Packet(eio_packet.NOOP))  # ends the GET with "6"
+        self.closed = True
+        if self.upgraded:
+            self.queue.put_nowait(None)  # the writer flushes what is queued, then stops
+            self.server.forget(self.sid)
+            self._abort_later()
+        elif abort or self.poll_pending:
+            self.server.forget(self.sid)
+        else:
+            linger = min(CLOSE_LINGER_S, self.server.ping_interval + self.server.ping_timeout)
+            asyncio.get_running_loop().call_later(linger, self.server.forget, self.sid)
+
+    def _abort_later(self) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        # A consumer that stopped reading keeps the writer blocked: cut the TCP connection.
+        asyncio.get_running_loop().call_later(
+            min(2.0, self.server.ping_timeout + 0.5), transport.abort)  # type: ignore[attr-defined]

@@ -1,0 +1,58 @@
+"""Every private python-engineio / python-socketio name Huddle's wire layer relies on.
+
+pyproject pins python-socketio>=5.18,<5.19 and python-engineio>=4.15,<4.16, the versions this
+was written against; tests/test_wire_private_api.py fails if any of these names, their
+signatures, or the call paths noted below change underneath us.
+"""
+
+from __future__ import annotations
+
+SUPPORTED = {"python-engineio": "4.15.", "python-socketio": "5.18."}
+
+# (import path of the owner, attribute, the parameters we call it with or None if not callable)
+ATTRIBUTES: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
+    ("engineio.AsyncServer", "_make_response", ("response_dict", "environ")),
+    ("engineio.AsyncServer", "_trigger_event", ("event",)),
+    ("engineio.AsyncServer", "_cors_allowed_origins", ("environ",)),
+    ("engineio.AsyncServer", "_upgrades", ("sid", "transport")),
+    ("engineio.AsyncServer", "_unauthorized", ("message",)),
+    ("engineio.AsyncServer", "_gzip", ("response",)),
+    ("engineio.AsyncServer", "_deflate", ("response",)),
+    ("engineio.AsyncServer", "_handle_connect", ("environ", "transport", "jsonp_index")),
+    ("engineio.AsyncServer", "compression_methods", None),
+    ("engineio.async_socket.AsyncSocket", "__init__", ("server", "sid")),
+    ("socketio.AsyncServer", "_engineio_server_class", ()),
+    ("socketio.AsyncServer", "_send_packet", ("eio_sid", "pkt")),
+    ("socketio.AsyncServer", "_send_eio_packet", ("eio_sid", "eio_pkt")),
+    ("socketio.AsyncServer", "_handle_connect", ("eio_sid", "namespace", "data")),
+    ("socketio.AsyncServer", "_handle_disconnect", ("eio_sid", "namespace", "reason")),
+    ("socketio.AsyncServer", "_handle_event", ("eio_sid", "namespace", "id", "data")),
+    ("socketio.AsyncServer", "_handle_ack", ("eio_sid", "namespace", "id", "data")),
+    ("socketio.AsyncServer", "_handle_eio_message", ("eio_sid", "data")),
+    ("socketio.AsyncServer", "_handle_eio_disconnect", ("eio_sid", "reason")),
+    ("socketio.packet.Packet", "add_attachment", ("attachment",)),
+    ("socketio.packet.Packet", "json", None),
+    ("socketio.msgpack_packet.MsgPackPacket", "uses_binary_events", None),
+    ("socketio.base_manager.BaseManager", "eio_sid_from_sid", ("sid", "namespace")),
+    ("socketio.base_manager.BaseManager", "sid_from_eio_sid", ("eio_sid", "namespace")),
+)
+
+# Instance state read or written, set in these constructors.
+INSTANCE_STATE = {
+    "engineio.AsyncServer": ("_async", "sockets", "reason", "ping_interval_grace_period",
+                             "transports", "cors_allowed_origins", "http_compression",
+                             "compression_threshold", "max_http_buffer_size", "handlers"),
+    "engineio.async_socket.AsyncSocket": ("queue", "connected", "upgrading", "upgraded",
+                                          "closing", "closed"),
+    "socketio.AsyncServer": ("_binary_packet", "environ", "packet_class", "manager"),
+}
+
+# Call paths our overrides depend on: (module, function, text its source must contain).
+CALL_PATHS = (
+    # Room emits reach clients through _send_eio_packet (held while a client connects).
+    ("socketio.async_manager", "AsyncManager.emit", "self.server._send_eio_packet("),
+    # The constructor builds the engine through our _engineio_server_class override.
+    ("socketio.base_server", "BaseServer.__init__", "self._engineio_server_class()("),
+    # The CONNECT ack and refusals go through _send_packet (never held).
+    ("socketio.async_server", "AsyncServer._handle_connect", "await self._send_packet("),
+)

@@ -1,0 +1,198 @@
+"""HuddleSocketServer: python-socketio's AsyncServer with Huddle's protocol fixes.
+
+- the CONNECT ack goes out before anything the connect handler emits;
+- unknown namespaces get ``{"message": "Invalid namespace"}``;
+- malformed, reserved-name or over-attached packets close the connection (as Node's parser does);
+- inbound events are rate-limited per connection;
+- rooms must be non-empty strings; a server-side disconnect also closes the transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import socketio
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+
+from server.wire.eio_server import HuddleEngineServer
+from server.wire.sio_packets import ProtocolFault, validate
+from server.wire.throttle import ThrottledLog, TokenBucket
+
+logger = logging.getLogger(__name__)
+MAX_ROOM_LENGTH = 256
+# A connection that joins no namespace within this time is closed (Node's connectTimeout).
+CONNECT_TIMEOUT_S = 45.0
+RATE_LIMITED = {"ok": False, "code": "rate_limited",
+                "error": "Too many events; slow down and try again."}
+
+
+class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    def __init__(self, *, rate_limit_per_s: int = 50, rate_limit_burst: int = 200,
+                 max_attachments: int = 10, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rate_limit_per_s = rate_limit_per_s
+        self.rate_limit_burst = rate_limit_burst
+        self.max_attachments = max_attachments
+        self.connect_timeout_s = CONNECT_TIMEOUT_S
+        self.faults = ThrottledLog(logger)
+        self._held: dict[str, list[eio_packet.Packet]] = {}  # eio_sid -> sends held during connect
+        self._buckets: dict[str, tuple[TokenBucket, TokenBucket]] = {}
+        self._expiring: set[asyncio.Future[None]] = set()
+
+    def _engineio_server_class(self) -> type[HuddleEngineServer]:
+        return HuddleEngineServer
+
+    # -- outgoing: hold a connecting client's packets until its CONNECT ack is sent ----------
+    async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+        if eio_sid in self._held and pkt.packet_type not in (sio_packet.CONNECT,
+                                                             sio_packet.CONNECT_ERROR):
+            encoded = pkt.encode()
+            for part in encoded if isinstance(encoded, list) else [encoded]:
+                self._held[eio_sid].append(eio_packet.Packet(eio_packet.MESSAGE, data=part))
+            return
+        await super()._send_packet(eio_sid, pkt)
+
+    async def _send_eio_packet(self, eio_sid: str, eio_pkt: eio_packet.Packet) -> None:
+        if eio_sid in self._held:
+            self._held[eio_sid].append(eio_pkt)
+            return
+        await super()._send_eio_packet(eio_sid, eio_pkt)
+
+    def serves(self, namespace: str) -> bool:
+        return bool(namespace in self.handlers or namespace in self.namespace_handlers
+                    or self.namespaces == "*" or namespace in self.namespaces)
+
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        namespace = namespace or "/"
+        if not self.serves(namespace):
+            await self._send_packet(eio_sid, self.packet_class(
+                sio_packet.CONNECT_ERROR, data={"message": "Invalid namespace"},
+                namespace=namespace))
+            return
+        self._held.setdefault(eio_sid, [])
+        try:
+            await super()._handle_connect(eio_sid, namespace, data)
+        finally:
+            held = self._held.pop(eio_sid, [])
+        for pkt in held:
+            await self.eio.send_packet(eio_sid, pkt)
+
+    # -- incoming ----------------------------------------------------------------------------
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            pkt = self._decode(eio_sid, data)
+        except Exception as exc:  # decoding client bytes: any failure is the client's fault
+            self.faults.info("eio_sid=%s sent an invalid packet (%s: %s); closing",
+                             eio_sid, type(exc).__name__, exc)
+            await self.eio.disconnect(eio_sid)
+            return
+        if pkt is not None:
+            await self._dispatch(eio_sid, pkt)
+
+    def _decode(self, eio_sid: str, data: Any) -> Any:
+        """The complete packet, None while attachments are pending; raises on bad input."""
+        pending = self._binary_packet.get(eio_sid)
+        if pending is not None:
+            if not isinstance(data, bytes):
+                raise ProtocolFault("expected a binary attachment")
+            if not pending.add_attachment(data):
+                return None
+            del self._binary_packet[eio_sid]
+            return pending
+        if data is None:
+            raise ProtocolFault("empty message")
+        if isinstance(data, bytes) and self.packet_class.uses_binary_events:
+            raise ProtocolFault("binary data without a binary packet")
+        pkt = self.packet_class(encoded_packet=data)
+        validate(pkt, self.max_attachments)
+        if pkt.packet_type in (sio_packet.BINARY_EVENT, sio_packet.BINARY_ACK):
+            if not self.manager.sid_from_eio_sid(eio_sid, pkt.namespace or "/"):
+                raise ProtocolFault("binary packet for a namespace that is not connected")
+            self._binary_packet[eio_sid] = pkt
+            return None
+        return pkt
+
+    async def _dispatch(self, eio_sid: str, pkt: Any) -> None:
+        kind = pkt.packet_type
+        if kind == sio_packet.CONNECT:
+            await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+        elif kind == sio_packet.DISCONNECT:
+            await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
+            if not self._namespaces_of(eio_sid):
+                # Nothing left on this connection: close it, as the reference server does.
+                await self.eio.disconnect(eio_sid)
+        elif kind in (sio_packet.EVENT, sio_packet.BINARY_EVENT):
+            if await self._admit(eio_sid, pkt):
+                await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
+        else:
+            await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
+
+    def _namespaces_of(self, eio_sid: str) -> list[str]:
+        return [ns for ns in self.manager.get_namespaces()
+                if self.manager.sid_from_eio_sid(eio_sid, ns) is not None]
+
+    async def _admit(self, eio_sid: str, pkt: Any) -> bool:
+        """Token bucket per connection; persistent flooders are disconnected."""
+        if self.rate_limit_per_s <= 0:
+            return True
+        if eio_sid not in self._buckets:
+            rate, burst = self.rate_limit_per_s, self.rate_limit_burst
+            # Rejections drain a second bucket that refills at a tenth of the rate: a client
+            # that keeps sending well above the limit runs it dry and is disconnected.
+            self._buckets[eio_sid] = (TokenBucket(rate, burst), TokenBucket(rate / 10, burst))
+        events, strikes = self._buckets[eio_sid]
+        if events.take():
+            return True
+        if not strikes.take():
+            self.faults.info("eio_sid=%s keeps flooding events; disconnecting", eio_sid)
+            await self.eio.disconnect(eio_sid)
+            return False
+        self.faults.info("eio_sid=%s over the event rate limit (event %r)", eio_sid, pkt.data[0])
+        if pkt.id is not None:
+            await self._send_packet(eio_sid, self.packet_class(
+                sio_packet.ACK, namespace=pkt.namespace or "/", id=pkt.id, data=[RATE_LIMITED]))
+        return False
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        asyncio.get_running_loop().call_later(self.connect_timeout_s, self._expire, eio_sid)
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    def _expire(self, eio_sid: str) -> None:
+        if eio_sid in self.eio.sockets and not self._namespaces_of(eio_sid):
+            self.faults.info("eio_sid=%s joined no namespace in time; closing", eio_sid)
+            task = asyncio.ensure_future(self.eio.disconnect(eio_sid))
+            self._expiring.add(task)
+            task.add_done_callback(self._expiring.discard)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        self._buckets.pop(eio_sid, None)
+        self._held.pop(eio_sid, None)
+        self._binary_packet.pop(eio_sid, None)
+        await super()._handle_eio_disconnect(eio_sid, reason)
+
+    # -- server-side API ---------------------------------------------------------------------
+    async def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        await super().enter_room(sid, check_room(room), namespace)
+
+    async def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        await super().leave_room(sid, check_room(room), namespace)
+
+    async def disconnect(self, sid: str, namespace: str | None = None,
+                         ignore_queue: bool = False, close_transport: bool = True) -> None:
+        """Disconnect ``sid`` from ``namespace`` and, by default, close its transport: a kick
+        that left the connection open would let the client reconnect the namespace at once."""
+        namespace = namespace or "/"
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        await super().disconnect(sid, namespace, ignore_queue)
+        if close_transport and eio_sid is not None and eio_sid in self.eio.sockets:
+            await self.eio.disconnect(eio_sid)
+
+
+def check_room(room: Any) -> str:
+    if not isinstance(room, str) or not room or len(room) > MAX_ROOM_LENGTH:
+        raise ValueError(f"invalid room {room!r}: rooms are non-empty strings "
+                         f"of at most {MAX_ROOM_LENGTH} characters")
+    return room
