@@ -193,7 +193,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("HUDDLE_LOG_FORMAT", "--log-format", "log_format", _log_format,
            "text or json (default text)"),
     Option("HUDDLE_WS_DEFLATE", "--ws-deflate", "ws_deflate", _bool,
-           "accept permessage-deflate on WebSockets (default false)"),
+           "accept permessage-deflate on WebSockets; ~4x memory per idle socket (default false)"),
     Option("HUDDLE_NODE_ID", "--node-id", "node_id", _non_empty,
            "this node's id in a cluster (default: host-pid-random)"),
     Option("HUDDLE_PROFILE", "--profile", "profile", _profile,

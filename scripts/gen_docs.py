@@ -1,8 +1,11 @@
-"""Regenerate the event tables in docs/protocol.md from the namespaces' event tables.
+"""Regenerate the generated parts of the docs from the code that defines them.
 
-Usage: .venv/bin/python scripts/gen_protocol_docs.py [--check]
-The schemas are the source of truth; tests/test_protocol_docs.py fails when the committed
-document is stale. The same walk over the schemas will feed the TypeScript/AsyncAPI generators.
+- docs/protocol.md: the inbound event tables, from the namespaces' event tables and schemas;
+- README.md: the configuration table, from server.config.OPTIONS.
+
+Usage: .venv/bin/python scripts/gen_docs.py [--check]
+tests/test_generated_docs.py fails when a committed document is stale. The same walk over the
+schemas will feed the TypeScript/AsyncAPI generators.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from marshmallow import Schema, fields, validate
 from namespaces import ChatNamespace, LobbyNamespace
 from namespaces.dispatch import EventNamespace
 from schemas.fields import StrictBool, StrictInt
+from server.config import OPTIONS
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
-BEGIN, END = "<!-- BEGIN GENERATED EVENTS -->", "<!-- END GENERATED EVENTS -->"
+ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTED: list[tuple[str, type[EventNamespace]]] = [
     ("/", LobbyNamespace),
     ("/chat", ChatNamespace),
@@ -88,17 +91,35 @@ def render() -> str:
     return "\n".join(out).replace("``", "`").rstrip() + "\n"
 
 
+def render_config() -> str:
+    rows = ["| variable | flag | meaning |", "|---|---|---|"]
+    rows += [f"| `{o.env}` | `{o.flag}` | {o.help} |" for o in OPTIONS]
+    return "\n".join(rows) + "\n"
+
+
+def splice(text: str, marker: str, body: str) -> str:
+    begin, end = f"<!-- BEGIN GENERATED {marker} -->", f"<!-- END GENERATED {marker} -->"
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{body}{end}{tail}"
+
+
+TARGETS = [("docs/protocol.md", "EVENTS", render), ("README.md", "CONFIG", render_config)]
+
+
 def main() -> int:
-    text = DOC.read_text()
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    fresh = f"{head}{BEGIN}\n{render()}{END}{tail}"
-    if "--check" in sys.argv:
+    stale = []
+    for name, marker, make in TARGETS:
+        path = ROOT / name
+        text = path.read_text()
+        fresh = splice(text, marker, make())
         if fresh != text:
-            print("docs/protocol.md is stale: run scripts/gen_protocol_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(fresh)
+            stale.append(name)
+            if "--check" not in sys.argv:
+                path.write_text(fresh)
+    if stale and "--check" in sys.argv:
+        print(f"stale: {', '.join(stale)}; run scripts/gen_docs.py", file=sys.stderr)
+        return 1
     return 0
 
 
