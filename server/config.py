@@ -37,10 +37,20 @@ class Settings:
     log_format: LogFormat = "text"
     ws_deflate: bool = False
     node_id: str = field(default_factory=_default_node_id)
+    # Cluster liveness (docs/deploy.md): a node refreshes its heartbeat every interval; the
+    # survivors remove a dead node's players at most ghost_bound after it stopped.
+    heartbeat_interval_ms: int = 5_000
+    ghost_bound_ms: int = 30_000
+    redis_timeout_ms: int = 1_000
 
     @property
     def store_url(self) -> str:
         return self.redis_url or "memory://"
+
+    @property
+    def heartbeat_ttl_ms(self) -> int:
+        # Survivors scan once per interval, so expiry + one scan stays within the bound.
+        return self.ghost_bound_ms - self.heartbeat_interval_ms
 
 
 # One row per setting: environment variable, CLI flag, Settings field, parser.
@@ -143,6 +153,13 @@ OPTIONS: tuple[Option, ...] = (
            "accept permessage-deflate on WebSockets (default false)"),
     Option("HUDDLE_NODE_ID", "--node-id", "node_id", _non_empty,
            "this node's id in a cluster (default: host-pid-random)"),
+    Option("HUDDLE_HEARTBEAT_MS", "--heartbeat-ms", "heartbeat_interval_ms",
+           _int_in(50, 600_000), "cluster heartbeat and crash-scan interval in ms (default 5000)"),
+    Option("HUDDLE_GHOST_BOUND_MS", "--ghost-bound-ms", "ghost_bound_ms",
+           _int_in(150, 3_600_000),
+           "a crashed node's players are gone within this many ms (default 30000)"),
+    Option("HUDDLE_REDIS_TIMEOUT_MS", "--redis-timeout-ms", "redis_timeout_ms",
+           _int_in(50, 60_000), "timeout of every Redis call in ms (default 1000)"),
 )
 
 
@@ -157,4 +174,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             values[option.field] = option.parse(raw)
         except ValueError as exc:
             raise SettingsError(f"{option.env} ({option.flag}) {exc}; got {raw!r}") from None
-    return Settings(**values)  # type: ignore[arg-type]
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if settings.ghost_bound_ms < 3 * settings.heartbeat_interval_ms:
+        raise SettingsError(
+            "HUDDLE_GHOST_BOUND_MS (--ghost-bound-ms) must be at least 3x HUDDLE_HEARTBEAT_MS "
+            f"so a live node refreshes its heartbeat twice before it could expire; got "
+            f"{settings.ghost_bound_ms} and {settings.heartbeat_interval_ms}"
+        )
+    return settings

@@ -1,7 +1,8 @@
 """The Socket.IO server as Huddle configures it, over python-socketio and python-engineio.
 
 Private API used here (pinned by pyproject's version ranges, guarded by tests/test_engine.py):
-``engineio.AsyncServer._async['websocket']``, the driver class that accepts a WebSocket.
+``engineio.AsyncServer._async['websocket']``, the driver class that accepts a WebSocket;
+``socketio.AsyncServer.manager_initialized``, to start the client manager at start-up.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _websocket_driver(compress: bool) -> type[_WebSocket]:
 def build_socketio(settings: Settings) -> socketio.AsyncServer:
     manager = None
     if settings.redis_url:
-        manager = RedisFanout(settings.redis_url)
+        manager = RedisFanout(settings.redis_url, timeout_s=settings.redis_timeout_ms / 1000)
     origins: str | list[str] = (
         "*" if "*" in settings.cors_origins else list(settings.cors_origins)
     )
@@ -59,3 +60,11 @@ def build_socketio(settings: Settings) -> socketio.AsyncServer:
     # Copy, never mutate: the driver table is shared module state inside python-engineio.
     sio.eio._async = {**sio.eio._async, "websocket": _websocket_driver(settings.ws_deflate)}
     return sio
+
+
+def start_fanout(sio: socketio.AsyncServer) -> None:
+    """Subscribe to cross-node fan-out now rather than at the first connection, as
+    python-socketio would, so that /readyz can report on it from the start."""
+    if not sio.manager_initialized:
+        sio.manager_initialized = True
+        sio.manager.initialize()

@@ -24,6 +24,14 @@ from server.store.base import Doc, Mutator, Store
 T = TypeVar("T")
 MAX_MUTATE_ATTEMPTS = 64
 
+# Take the key if free, or renew it if we already hold it; one round trip, atomic.
+_CLAIM_SCRIPT = """
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
 
 def _dumps(doc: Doc) -> str:
     return json.dumps(doc, allow_nan=False, separators=(",", ":"))
@@ -110,6 +118,21 @@ class RedisStore(Store):
     async def index_members(self, index: str) -> list[str]:
         async with _translate_faults():
             return sorted(str(m) for m in await self._redis.smembers(index))
+
+    async def index_add(self, index: str, *members: str) -> None:
+        if members:
+            async with _translate_faults():
+                await self._redis.sadd(index, *members)
+
+    async def index_remove(self, index: str, *members: str) -> None:
+        if members:
+            async with _translate_faults():
+                await self._redis.srem(index, *members)
+
+    async def claim(self, key: str, owner: str, *, ttl_ms: int) -> bool:
+        async with _translate_faults():
+            result = await self._redis.eval(_CLAIM_SCRIPT, 1, key, _dumps({"owner": owner}), ttl_ms)
+            return bool(result)
 
     async def log_append(self, key: str, build: Callable[[int], Doc], *, cap: int) -> Doc:
         async with _translate_faults():
