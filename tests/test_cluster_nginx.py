@@ -7,11 +7,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from tests.cluster_js import js_client
-from tests.cluster_support import Cluster, cluster
-from tests.support import WAIT_S, Client, connect
+from tests.cluster_support import Cluster, cluster, nginx
+from tests.support import WAIT_S, Client, connect, free_port
 
 POLLING_THEN_WS = ["polling", "websocket"]
 
@@ -182,3 +184,32 @@ async def until(client: Client, name: str, check: object) -> None:
             return
         count = len(seen) + 1
         assert time.monotonic() < deadline, f"{name}: no payload passed; got {seen}"
+
+
+async def test_nginx_sets_forwarded_headers_instead_of_passing_them_through() -> None:
+    # An echo upstream shows what a node behind deploy/nginx.conf receives.
+    async def echo(request: web.Request) -> web.Response:
+        return web.json_response({h: request.headers.get(h) for h in FORWARDED})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", echo)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        with nginx([port]) as lb:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WAIT_S)) as http,
+                http.get(f"{lb.url}/socket.io/", headers={
+                    "X-Forwarded-For": "6.6.6.6", "X-Real-IP": "6.6.6.6",
+                    "X-Forwarded-Proto": "https"}) as reply,
+            ):
+                seen = await reply.json()
+    finally:
+        await runner.cleanup()
+    assert seen == {"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1",
+                    "X-Forwarded-Proto": "http"}
+
+
+FORWARDED = ("X-Forwarded-For", "X-Real-IP", "X-Forwarded-Proto")
