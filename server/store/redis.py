@@ -59,7 +59,10 @@ class RedisStore(Store):
             decode_responses=True,
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 1),
+            # Retry once on a dropped connection (Redis restarted: the pooled socket is stale),
+            # never on a timeout: Redis is paused or overloaded, and waiting twice as long
+            # would only hold the handler longer.
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
             health_check_interval=15,
         )
 
