@@ -158,14 +158,19 @@ async def test_redis_pause_answers_unavailable_and_recovers(
         assert reply["ok"] is False and reply["code"] == "unavailable"
         await wait_for_readiness(lb_cluster.nodes[1].url, 503)
         assert (await host.call("listRooms"))["code"] == "unavailable"
+        # Bob leaves while his node cannot reach Redis: his seat is freed once it can.
+        await bob.sio.disconnect()
     finally:
         lb_cluster.redis.resume()
     for node in lb_cluster.nodes:
         await wait_for_readiness(node.url, 200, timeout_s=10)
+    await until(host, f"players{code}", lambda ps: [p["nickname"] for p in ps] ==
+                ["Host", "Ann"])
     assert (await ann.call("ready", {"ready": True}))["ok"]
-    for player in (host, bob):
-        await until(player, f"players{code}", lambda ps: ps[1] == {
-            "nickname": "Ann", "isHost": False, "ready": True})
+    await until(host, f"players{code}", lambda ps: ps == [
+        {"nickname": "Host", "isHost": True, "ready": False},
+        {"nickname": "Ann", "isHost": False, "ready": True}])
+    await until(host, "allReady", lambda ready: ready is True)
     assert all(node.proc is not None and node.proc.poll() is None for node in lb_cluster.nodes)
 
 
