@@ -85,7 +85,13 @@ async def redis_fault(mode: str, duration: float, env: dict[str, str],
                 await asyncio.sleep(max(0.0, tick - time.monotonic()))
 
         received: dict[str, float] = {}
-        receiver.sio.on("message", lambda m: received.setdefault(m["id"], time.monotonic()))
+        copies: list[str] = []
+
+        def on_message(message: dict[str, Any]) -> None:
+            copies.append(message["id"])
+            received.setdefault(message["id"], time.monotonic())
+
+        receiver.sio.on("message", on_message)
         loop = asyncio.create_task(send_loop())
         await asyncio.sleep(2.0)
         fault_at = time.monotonic()
@@ -109,7 +115,8 @@ async def redis_fault(mode: str, duration: float, env: dict[str, str],
 
         summary = summarize(lb, code, sent, received, fault_at=fault_at, back_at=back_at)
         return {"measure": "redis_fault", "mode": mode, "fault_s": duration,
-                "rate_per_s": rate, "readyz_back_s": round(ready_s, 3), **summary}
+                "rate_per_s": rate, "readyz_back_s": round(ready_s, 3), **summary,
+                "duplicates_live": len(copies) - len(set(copies))}
 
 
 def summarize(lb: Cluster, code: str, sent: list[dict[str, Any]], received: dict[str, float], *,
