@@ -17,6 +17,7 @@ import json
 import time
 from typing import Any
 
+import aiohttp
 import redis
 import socketio
 
@@ -114,9 +115,16 @@ async def redis_fault(mode: str, duration: float, env: dict[str, str],
         await asyncio.sleep(1.0)
 
         summary = summarize(lb, code, sent, received, fault_at=fault_at, back_at=back_at)
+        summary["fanout_dropped_all_nodes"] = sum([await fanout_dropped(n.url) for n in lb.nodes])
         return {"measure": "redis_fault", "mode": mode, "fault_s": duration,
                 "rate_per_s": rate, "readyz_back_s": round(ready_s, 3), **summary,
                 "duplicates_live": len(copies) - len(set(copies))}
+
+
+async def fanout_dropped(url: str) -> int:
+    """The node's count of broadcasts it could not publish, from /readyz."""
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/readyz") as reply:
+        return int((await reply.json())["fanout"]["dropped"])
 
 
 def summarize(lb: Cluster, code: str, sent: list[dict[str, Any]], received: dict[str, float], *,
