@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
 
 import pytest
 
-from server.cluster import NODES_INDEX, NodeRegistry, heartbeat_key, members_key
+from server.cluster import NODES_INDEX, MemberHook, NodeRegistry, heartbeat_key, members_key
 from server.config import SettingsError, load_settings
 from server.lobby import LobbyService
 from server.store import Store, open_store
@@ -49,7 +50,7 @@ async def test_memory_store_node_has_nobody_to_reap() -> None:
 
 
 # -- several registries on one Redis ------------------------------------------------------
-def record(calls: list[str]):  # type: ignore[no-untyped-def]
+def record(calls: list[str]) -> MemberHook:
     async def hook(member: str) -> None:
         calls.append(member)
 
@@ -63,7 +64,7 @@ def node(store: Store, name: str, calls: list[str]) -> NodeRegistry:
 
 
 @pytest.fixture
-async def stores(redis_url: str):  # type: ignore[no-untyped-def]
+async def stores(redis_url: str) -> AsyncIterator[list[Store]]:
     """Three independent connections to one Redis, like three nodes."""
     opened = [open_store(redis_url) for _ in range(3)]
     yield opened
