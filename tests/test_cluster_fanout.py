@@ -10,10 +10,11 @@ import pytest
 import redis
 import socketio
 
+from server.config import Settings
 from server.engine import start_fanout
 from server.fanout import RedisFanout
-from tests.cluster_support import RedisProcess, redis_process
-from tests.support import WAIT_S
+from tests.cluster_support import RedisProcess, redis_process, wait_for_readiness
+from tests.support import WAIT_S, connect, free_port, running_app
 
 
 @pytest.fixture
@@ -106,3 +107,30 @@ async def test_fanout_survives_redis_being_killed_and_restarted(
     await fanout.emit("after", {}, room="r", namespace="/")
     await wait_until(lambda: fanout.stats.published == 1, "published")
     assert fanout.thread is not None and not fanout.thread.done()
+
+
+async def test_a_node_leaks_no_tasks_across_redis_faults(own_redis: RedisProcess) -> None:
+    settings = Settings(port=free_port(), redis_url=own_redis.url, ping_interval_ms=1000,
+                        ping_timeout_ms=2000, heartbeat_interval_ms=200, ghost_bound_ms=1200)
+    async with running_app(settings) as url:
+        client = await connect(url)
+        try:
+            await wait_for_readiness(url, 200)
+            assert (await client.call("createRoom", {"nickname": "A"}))["ok"]
+            baseline = len(asyncio.all_tasks())
+            for fault in ("pause", "kill", "pause", "kill"):
+                if fault == "pause":
+                    own_redis.pause()
+                else:
+                    own_redis.kill()
+                await wait_for_readiness(url, 503)
+                assert (await client.call("listRooms"))["code"] == "unavailable"
+                if fault == "pause":
+                    own_redis.resume()
+                else:
+                    own_redis.start()
+                await wait_for_readiness(url, 200)
+            assert (await client.call("listRooms"))["ok"]
+            assert len(asyncio.all_tasks()) <= baseline
+        finally:
+            await client.sio.disconnect()
