@@ -53,7 +53,7 @@ async def crash(env: dict[str, str]) -> dict[str, Any]:
                 break
             await asyncio.sleep(0.01)
         cleaned = time.monotonic() - killed
-        for player in players[:2]:
+        for player in players:
             await player.sio.disconnect()
         return {"measure": "node_crash_cleanup_s", "ghost_bound_s": bound_s,
                 "heartbeat_s": int(env["HUDDLE_HEARTBEAT_MS"]) / 1000,
@@ -116,6 +116,8 @@ async def redis_fault(mode: str, duration: float, env: dict[str, str],
 
         summary = summarize(lb, code, sent, received, fault_at=fault_at, back_at=back_at)
         summary["fanout_dropped_all_nodes"] = sum([await fanout_dropped(n.url) for n in lb.nodes])
+        for player in (sender, receiver, _third):
+            await player.sio.disconnect()
         return {"measure": "redis_fault", "mode": mode, "fault_s": duration,
                 "rate_per_s": rate, "readyz_back_s": round(ready_s, 3), **summary,
                 "duplicates_live": len(copies) - len(set(copies))}
