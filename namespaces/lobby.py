@@ -28,6 +28,7 @@ class LobbyNamespace(EventNamespace):
         self.cluster = cluster
         if cluster is not None:
             cluster.on_dead_member(DOMAIN, self.remove_member)
+            cluster.on_dead_node(self.remove_node)
 
     @event("createRoom", CreateRoom)
     async def create_room(self, sid: str, data: Payload) -> Ack:
@@ -93,6 +94,12 @@ class LobbyNamespace(EventNamespace):
         left = await self.lobby.disconnect(member)
         if left is not None and left.room is not None:
             await self._announce(left.room)
+
+    async def remove_node(self, node: str) -> None:
+        """Unseat whatever a dead node left behind untracked, and tell the rooms."""
+        for left in await self.lobby.remove_node(node):
+            if left.room is not None:
+                await self._announce(left.room)
 
     # -- fan-out -------------------------------------------------------------------------
     async def _seat(self, sid: str, joined: Joined) -> None:

@@ -34,6 +34,8 @@ def create_app(settings: Settings) -> web.Application:
                            ttl_ms=settings.heartbeat_ttl_ms)
     lobby = LobbyService(store, node_id=settings.node_id, registry=cluster)
     sio.register_namespace(LobbyNamespace("/", lobby=lobby, cluster=cluster))
+    # Declared dead while cut off from Redis: our clients' seats are gone, make them rejoin.
+    cluster.on_fenced(sio.eio.disconnect)
     sio.attach(app)
     fanout = sio.manager if isinstance(sio.manager, RedisFanout) else None
     app.add_routes(health_routes(settings, store, fanout))

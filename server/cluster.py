@@ -26,6 +26,13 @@ NODES_INDEX = "cluster:nodes"
 # A cleanup hook removes one member of a dead node (or a local member whose own cleanup
 # failed while the store was down) and broadcasts the change. It must be idempotent.
 MemberHook = Callable[[str], Awaitable[None]]
+# A node hook runs once per dead node after the member hooks: a safety net that sweeps
+# anything the node left without a tracked member (the lobby checks each player's `node`).
+NodeHook = Callable[[str], Awaitable[None]]
+# Called when this node learns it was declared dead (it was cut off from the store for longer
+# than the ghost bound): its clients' state is gone, so it should drop them to make them rejoin.
+FencedHook = Callable[[], Awaitable[None]]
+TOMBSTONE_TTL_MS = 3_600_000
 
 
 def heartbeat_key(node: str) -> str:
@@ -40,6 +47,10 @@ def reaper_key(node: str) -> str:
     return f"node:{node}:reaper"
 
 
+def tombstone_key(node: str) -> str:
+    return f"node:{node}:reaped"
+
+
 @dataclass
 class ClusterStats:
     """Counters for logs now and the metrics endpoint later."""
@@ -48,6 +59,7 @@ class ClusterStats:
     nodes_reaped: int = 0
     members_reaped: int = 0
     cleanups_deferred: int = 0
+    fenced: int = 0
 
 
 class NodeRegistry:
@@ -56,6 +68,8 @@ class NodeRegistry:
         self.interval_s, self.ttl_ms = interval_ms / 1000, ttl_ms
         self.stats = ClusterStats()
         self._hooks: dict[str, MemberHook] = {}
+        self._node_hooks: list[NodeHook] = []
+        self._fenced_hooks: list[FencedHook] = []
         self._deferred: set[tuple[str, str]] = set()
         self._healthy_since: float | None = None
         self._task: asyncio.Task[None] | None = None
@@ -64,6 +78,12 @@ class NodeRegistry:
     def on_dead_member(self, domain: str, hook: MemberHook) -> None:
         """Register ``domain``'s cleanup; call before ``start``."""
         self._hooks[domain] = hook
+
+    def on_dead_node(self, hook: NodeHook) -> None:
+        self._node_hooks.append(hook)
+
+    def on_fenced(self, hook: FencedHook) -> None:
+        self._fenced_hooks.append(hook)
 
     async def track(self, domain: str, member: str) -> None:
         """Record that ``member`` (a connection of this node) holds state in ``domain``."""
@@ -86,6 +106,7 @@ class NodeRegistry:
             else:
                 # Leftovers of an earlier process that used the same explicit node id.
                 await self.reap(self.node)
+                await self.store.delete(tombstone_key(self.node))
         self._task = asyncio.create_task(self._run(), name=f"cluster-{self.node}")
 
     async def stop(self) -> None:
@@ -122,12 +143,23 @@ class NodeRegistry:
             await self.store.put(heartbeat_key(self.node), {"node": self.node, "at": iso_now()},
                                  ttl_ms=self.ttl_ms)
             await self.store.index_add(NODES_INDEX, self.node)
+            fenced = await self.store.get(tombstone_key(self.node))
         except Unavailable:
             self.stats.heartbeats_failed += 1
             self._healthy_since = None
             raise
         if self._healthy_since is None:
             self._healthy_since = time.monotonic()
+        if fenced is not None:
+            await self._fence(str(fenced.get("by", "?")))
+
+    async def _fence(self, by: str) -> None:
+        self.stats.fenced += 1
+        logger.error("node %s was declared dead by %s while cut off; dropping its clients",
+                     self.node, by)
+        await self.store.delete(tombstone_key(self.node))
+        for hook in self._fenced_hooks:
+            await hook()
 
     async def scan(self) -> None:
         # After an outage every heartbeat may have expired at once. Wait until live nodes had
@@ -157,6 +189,12 @@ class NodeRegistry:
                 await self.store.index_remove(index, member)
                 await self.store.claim(reaper_key(node), self.node, ttl_ms=lease_ms)
                 count += 1
+        for node_hook in self._node_hooks:
+            await node_hook(node)
+        if node != self.node:
+            # Tells the node, should it come back, that its clients' state is gone.
+            await self.store.put(tombstone_key(node), {"by": self.node},
+                                 ttl_ms=TOMBSTONE_TTL_MS)
         await self.store.index_remove(NODES_INDEX, node)
         await self.store.delete(reaper_key(node))
         if node != self.node or count:

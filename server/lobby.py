@@ -158,6 +158,19 @@ class LobbyService:
 
         return await self._store.log_append(messages_key(code), build, cap=MESSAGE_HISTORY)
 
+    async def remove_node(self, node: str) -> list[Left]:
+        """Unseat every player that ``node`` held: the sweep behind per-member cleanup, for
+        a seat written by a node that died before it recorded the membership pointer."""
+        codes = await self._store.index_members(ROOM_INDEX)
+        docs = await self._store.get_many([room_key(code) for code in codes])
+        ghosts = [
+            (room.code, player.member)
+            for room in (Room.from_doc(doc) for doc in docs if doc)
+            for player in room.players
+            if player.node == node
+        ]
+        return [await self._leave(member, code) for code, member in ghosts]
+
     # -- queries -------------------------------------------------------------------------
     async def list_rooms(self) -> list[dict[str, Any]]:
         codes = await self._store.index_members(ROOM_INDEX)

@@ -169,3 +169,54 @@ def test_ghost_bound_must_leave_room_for_two_heartbeats() -> None:
         load_settings({"HUDDLE_HEARTBEAT_MS": "2000", "HUDDLE_GHOST_BOUND_MS": "5000"})
     settings = load_settings({"HUDDLE_HEARTBEAT_MS": "500", "HUDDLE_GHOST_BOUND_MS": "3000"})
     assert settings.heartbeat_ttl_ms == 2500
+
+
+async def test_untracked_seat_of_a_dead_node_is_swept_by_its_node_id(
+    stores: list[Store],
+) -> None:
+    # The node died between writing the seat and recording the member anywhere else.
+    untracked = LobbyService(stores[0], node_id="dead")
+    dead = node(stores[0], "dead", [])
+    survivor = NodeRegistry(stores[1], "alive", interval_ms=INTERVAL_MS, ttl_ms=TTL_MS)
+    lobby_alive = LobbyService(stores[1], node_id="alive", registry=survivor)
+    swept: list[str] = []
+
+    async def sweep(gone: str) -> None:
+        swept.extend(left.code for left in await lobby_alive.remove_node(gone))
+
+    survivor.on_dead_node(sweep)
+    await dead.beat()
+    room = (await lobby_alive.create_room("host", "Host", None, 4)).room
+    await untracked.join_room("ghost", "Ghost", room.code)
+    await stores[0].delete(heartbeat_key("dead"))
+    for _ in range(4):
+        await survivor.tick()
+        await asyncio.sleep(INTERVAL_MS / 1000)
+    assert swept == [room.code]
+    rooms = await lobby_alive.list_rooms()
+    assert [r["players"] for r in rooms if r["code"] == room.code] == [1]
+
+
+async def test_a_node_declared_dead_while_cut_off_drops_its_clients(
+    stores: list[Store],
+) -> None:
+    cut_off = node(stores[0], "cut-off", [])
+    fenced: list[str] = []
+
+    async def drop_clients() -> None:
+        fenced.append("dropped")
+
+    cut_off.on_fenced(drop_clients)
+    survivor = node(stores[1], "survivor", [])
+    await cut_off.beat()
+    await cut_off.track("lobby", "s1")
+    # cut-off cannot reach the store for longer than its TTL; the survivor reaps it.
+    await stores[0].delete(heartbeat_key("cut-off"))
+    for _ in range(4):
+        await survivor.tick()
+        await asyncio.sleep(INTERVAL_MS / 1000)
+    assert survivor.stats.nodes_reaped == 1
+    await cut_off.tick()  # back in touch with the store
+    await cut_off.tick()
+    assert fenced == ["dropped"]
+    assert cut_off.stats.fenced == 1
