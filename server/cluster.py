@@ -72,6 +72,7 @@ class NodeRegistry:
         self._fenced_hooks: list[FencedHook] = []
         self._deferred: set[tuple[str, str]] = set()
         self._healthy_since: float | None = None
+        self._in_outage = False
         self._task: asyncio.Task[None] | None = None
 
     # -- what domains use ------------------------------------------------------------------
@@ -134,7 +135,10 @@ class NodeRegistry:
             await self._retry_deferred()
             await self.scan()
         except Unavailable:
-            logger.warning("cluster tick on node %s: store unavailable", self.node)
+            # Once per outage at WARNING: every tick would repeat it until the store is back.
+            level = logging.DEBUG if self._in_outage else logging.WARNING
+            logger.log(level, "cluster tick on node %s: store unavailable", self.node)
+            self._in_outage = True
         except Exception:
             logger.exception("cluster tick on node %s failed", self.node)
 
@@ -150,6 +154,9 @@ class NodeRegistry:
             raise
         if self._healthy_since is None:
             self._healthy_since = time.monotonic()
+        if self._in_outage:
+            logger.warning("node %s reaches the store again", self.node)
+            self._in_outage = False
         if fenced is not None:
             await self._fence(str(fenced.get("by", "?")))
 

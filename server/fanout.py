@@ -28,6 +28,7 @@ import redis.asyncio as aioredis
 import socketio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,9 @@ class RedisFanout(socketio.AsyncRedisManager):  # type: ignore[misc]
         self.publishing = True  # the last publish attempt succeeded
         self.redis = aioredis.Redis.from_url(
             url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 0),
+            # A pooled connection that went stale when Redis restarted is replaced at once;
+            # a timeout is not retried (the drain loop retries, with the outbox intact).
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
         self._outbox: deque[tuple[float, Any]] = deque()
         self._outbox_size = outbox_size
@@ -124,7 +127,7 @@ class RedisFanout(socketio.AsyncRedisManager):  # type: ignore[misc]
             except Exception as exc:
                 self.stats.publish_failures += 1
                 if self.publishing:
-                    logger.warning("fan-out publish failed (%s); %d queued", exc, len(self._outbox))
+                    logger.warning("fan-out publish failed (%r); %d queued", exc, len(self._outbox))
                 self.publishing = False
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, RECONNECT_MAX_S)
@@ -157,7 +160,7 @@ class RedisFanout(socketio.AsyncRedisManager):  # type: ignore[misc]
                 raise
             except Exception as exc:
                 if self.listening:
-                    logger.warning("fan-out subscription lost (%s); resubscribing", exc)
+                    logger.warning("fan-out subscription lost (%r); resubscribing", exc)
             finally:
                 self.listening = False
                 with contextlib.suppress(Exception):
