@@ -77,7 +77,9 @@ class RedisFanout(socketio.AsyncRedisManager):  # type: ignore[misc]
 
     @property
     def healthy(self) -> bool:
-        return self.listening and self.publishing
+        # A failed publish only counts while messages wait: with an empty outbox there is
+        # nothing to report until the next publish tries again.
+        return self.listening and (self.publishing or not self._outbox)
 
     def initialize(self) -> None:
         super().initialize()  # starts the listener task (self.thread)
