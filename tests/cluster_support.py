@@ -183,7 +183,11 @@ def nginx(upstreams: list[int]) -> Iterator[Nginx]:
     temp = {name: workdir / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
     for path in temp.values():
         path.mkdir()
+    # As root, nginx's workers would switch to `nobody`, who cannot write our 0700 temp dirs
+    # (request bodies over 16 KB are buffered there).
+    user = "user root;" if os.geteuid() == 0 else ""
     (workdir / "nginx.conf").write_text(f"""
+{user}
 daemon off;
 master_process on;
 worker_processes 1;
