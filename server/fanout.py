@@ -10,7 +10,9 @@ subclass keeps the base class's message handling but replaces the transport:
   Redis is away the outbox holds messages (in order) for up to ``max_delay_s``, and what
   cannot be published in time is dropped, logged and counted in ``stats``;
 - the listener pings its subscription every ``ping_every_s`` and treats ``stale_after_s`` of
-  silence as a dead connection: it closes it and subscribes again (backoff capped at 1 s).
+  silence as a dead connection: it closes it and subscribes again (backoff capped at 1 s);
+- after an outage, publishing waits (briefly) until the other nodes have resubscribed, since
+  pub/sub delivers only to those subscribed at the moment of the publish.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "huddle:fanout"
 RECONNECT_MAX_S = 1.0
+PEERS_GRACE_S = 2 * RECONNECT_MAX_S + 0.5  # longest wait for other nodes to resubscribe
 
 
 @dataclass
@@ -74,6 +77,8 @@ class RedisFanout(socketio.AsyncRedisManager):  # type: ignore[misc]
         self._outbox_size = outbox_size
         self._wakeup = asyncio.Event()
         self._drainer: asyncio.Task[None] | None = None
+        self._peers = 0  # subscribers that received our last publish
+        self._rejoining = False  # an outage happened since our last publish
 
     @property
     def healthy(self) -> bool:
@@ -120,13 +125,17 @@ class RedisFanout(socketio.AsyncRedisManager):  # type: ignore[misc]
                 continue
             if not self.listening:
                 # Other nodes resubscribe about when we do; publishing earlier loses the message.
+                self._rejoining = True
                 await asyncio.sleep(0.1)
                 continue
+            if self._rejoining:
+                await self._await_peers()
             try:
-                await asyncio.wait_for(
+                receivers = await asyncio.wait_for(
                     self.redis.publish(self.channel, self.json.dumps(data)), self.timeout_s
                 )
             except Exception as exc:
+                self._rejoining = True
                 self.stats.publish_failures += 1
                 if self.publishing:
                     logger.warning("fan-out publish failed (%r); %d queued", exc, len(self._outbox))
@@ -135,11 +144,27 @@ class RedisFanout(socketio.AsyncRedisManager):  # type: ignore[misc]
                 backoff = min(backoff * 2, RECONNECT_MAX_S)
                 continue
             self._outbox.popleft()
+            self._peers = int(receivers)  # subscribed nodes, ourselves included
             self.stats.published += 1
             self.stats.queued = len(self._outbox)
             if not self.publishing:
                 logger.warning("fan-out publishing again; %d queued", len(self._outbox))
             self.publishing, backoff = True, 0.1
+
+    async def _await_peers(self) -> None:
+        """After an outage, hold publishing until as many nodes have resubscribed as were
+        listening before (bounded by ``PEERS_GRACE_S``): their reconnect backoffs differ by
+        up to a second, and a message published before a node is back never reaches it."""
+        deadline = time.monotonic() + PEERS_GRACE_S
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                reply = await asyncio.wait_for(
+                    self.redis.pubsub_numsub(self.channel), self.timeout_s
+                )
+                if reply and int(reply[0][1]) >= self._peers:
+                    break
+            await asyncio.sleep(0.05)
+        self._rejoining = False
 
     def _drop(self, count: int, why: str) -> None:
         self.stats.dropped += count
