@@ -141,11 +141,13 @@ async def test_redis_restart_mid_chat_loses_no_acked_message(
     ids = [m["id"] for m in view["messages"]]
     assert [i for i in ids if i in acked] == acked
 
-    # Live fan-out is back: a fresh message reaches players on the other two nodes.
+    # Live fan-out is back: a fresh message reaches players on the other two nodes, and so
+    # did every acked one, before and after the restart.
     sent = await ann.call("sendMessage", {"message": "after the restart"})
     assert sent["ok"]
     for player in (host, bob):
         await until(player, "message", lambda m: m["id"] == sent["message"]["id"])
+        assert set(acked) <= {m["id"] for m in player.named("message")}
 
 
 async def test_redis_pause_answers_unavailable_and_recovers(
