@@ -203,7 +203,10 @@ class NodeRegistry:
             await self.store.put(tombstone_key(node), {"by": self.node},
                                  ttl_ms=TOMBSTONE_TTL_MS)
         await self.store.index_remove(NODES_INDEX, node)
-        await self.store.delete(reaper_key(node))
+        if node == self.node:
+            await self.store.delete(reaper_key(node))
+        # Otherwise the claim stays until its lease ends: a survivor that listed the node just
+        # before we removed it cannot claim it again and repeat the node hooks.
         if node != self.node or count:
             self.stats.nodes_reaped += node != self.node
             self.stats.members_reaped += count
