@@ -4,6 +4,7 @@ killed and restarted, Redis paused. Each test gets its own cluster, stopped at t
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -184,3 +185,46 @@ async def wait_long(client: Client, name: str, check: Any) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{name}: nothing passed in time; got {client.named(name)}")
+
+
+@pytest.fixture
+def slow_ping_cluster() -> Iterator[Cluster]:
+    # Clients would wait 15 s for a ping: a 4 s freeze of a node does not time them out.
+    with cluster(3, HUDDLE_PING_INTERVAL_MS="5000", HUDDLE_PING_TIMEOUT_MS="10000") as running:
+        yield running
+
+
+async def test_a_frozen_node_declared_dead_drops_its_clients_on_waking(
+    slow_ping_cluster: Cluster, made: list[Client]
+) -> None:
+    lb = slow_ping_cluster
+    code, keys, (host, ann, vic) = await seat_three(lb, made)
+    frozen_id = await lb.node_of(keys[2])
+    frozen = next(n for n in lb.nodes if n.env["HUDDLE_NODE_ID"] == frozen_id)
+    disconnects: list[str] = []
+    vic.sio.on("disconnect", lambda *reason: disconnects.append(str(reason)))
+    assert frozen.proc is not None
+    await host.wait_for("allReady", 2)  # after Ann's and Vic's joins
+    host.clear()
+    ann.clear()
+
+    frozen.proc.send_signal(signal.SIGSTOP)  # a VM stall or a GC pause, past the ghost bound
+    try:
+        for player in (host, ann):
+            await wait_long(player, f"players{code}",
+                            lambda ps: [p["nickname"] for p in ps] == ["Host", "Ann"])
+        await asyncio.sleep(1.0)  # make sure the freeze outlasts the bound
+    finally:
+        frozen.proc.send_signal(signal.SIGCONT)
+
+    # On waking, the node learns it was reaped and drops its clients so that they rejoin,
+    # instead of sitting in a room that no longer lists them.
+    deadline = time.monotonic() + WAIT_S
+    while not disconnects:
+        assert time.monotonic() < deadline, "the frozen node kept its clients"
+        await asyncio.sleep(0.05)
+    again = await connect(f"{lb.lb.url}?affinity={keys[2]}")
+    made.append(again)
+    assert (await again.call("joinRoom", {"nickname": "Vic", "code": code}))["ok"]
+    await until(host, f"players{code}", lambda ps: [p["nickname"] for p in ps] ==
+                ["Host", "Ann", "Vic"])
