@@ -11,7 +11,7 @@ from aiohttp import web
 from namespaces import LobbyNamespace
 from server.cluster import NodeRegistry
 from server.config import Settings
-from server.engine import build_socketio, start_fanout
+from server.engine import build_socketio, close_all_sessions, start_fanout
 from server.errors import Unavailable
 from server.fanout import RedisFanout
 from server.health import health_routes
@@ -35,7 +35,7 @@ def create_app(settings: Settings) -> web.Application:
     lobby = LobbyService(store, node_id=settings.node_id, registry=cluster)
     sio.register_namespace(LobbyNamespace("/", lobby=lobby, cluster=cluster))
     # Declared dead while cut off from Redis: our clients' seats are gone, make them rejoin.
-    cluster.on_fenced(sio.eio.disconnect)
+    cluster.on_fenced(lambda: close_all_sessions(sio))
     sio.attach(app)
     fanout = sio.manager if isinstance(sio.manager, RedisFanout) else None
     app.add_routes(health_routes(settings, store, fanout))

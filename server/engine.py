@@ -2,7 +2,8 @@
 
 Private API used here (pinned by pyproject's version ranges, guarded by tests/test_engine.py):
 ``engineio.AsyncServer._async['websocket']``, the driver class that accepts a WebSocket;
-``socketio.AsyncServer.manager_initialized``, to start the client manager at start-up.
+``socketio.AsyncServer.manager_initialized``, to start the client manager at start-up;
+``engineio.AsyncServer.sockets`` and a socket's ``upgraded``/``queue``, to close WebSockets.
 """
 
 from __future__ import annotations
@@ -68,3 +69,19 @@ def start_fanout(sio: socketio.AsyncServer) -> None:
     if not sio.manager_initialized:
         sio.manager_initialized = True
         sio.manager.initialize()
+
+
+async def close_all_sessions(sio: socketio.AsyncServer) -> None:
+    """Close every Engine.IO session so that clients reconnect by themselves.
+
+    socket.io-client retries after a closed transport ("transport close") but never after a
+    Socket.IO DISCONNECT packet ("io server disconnect"), so this works at the Engine.IO layer.
+    python-engineio sends a CLOSE packet but keeps a WebSocket open until its writer's next poll
+    times out (ping interval + ping timeout), and socket.io-client ignores CLOSE packets on
+    WebSocket; waking the writer with None makes it close the WebSocket at once.
+    """
+    sockets = list(sio.eio.sockets.values())
+    await sio.eio.disconnect()
+    for socket in sockets:
+        if socket.upgraded:
+            await socket.queue.put(None)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import socketio
 
+from tests.cluster_js import js_client
 from tests.cluster_support import Cluster, cluster, wait_for_readiness
 from tests.support import QUIET_S, WAIT_S, Client, connect
 from tests.test_cluster_nginx import until
@@ -208,21 +209,30 @@ async def test_a_frozen_node_declared_dead_drops_its_clients_on_waking(
     host.clear()
     ann.clear()
 
-    frozen.proc.send_signal(signal.SIGSTOP)  # a VM stall or a GC pause, past the ghost bound
-    try:
-        for player in (host, ann):
-            await wait_long(player, f"players{code}",
-                            lambda ps: [p["nickname"] for p in ps] == ["Host", "Ann"])
-        await asyncio.sleep(1.0)  # make sure the freeze outlasts the bound
-    finally:
-        frozen.proc.send_signal(signal.SIGCONT)
+    js_options = {"transports": ["websocket"], "query": {"affinity": keys[2]},
+                  "reconnection": True, "reconnectionDelay": 100}
+    async with js_client(lb.lb.url, **js_options) as js:
+        frozen.proc.send_signal(signal.SIGSTOP)  # a VM stall or a GC pause, past the bound
+        try:
+            for player in (host, ann):
+                await wait_long(player, f"players{code}",
+                                lambda ps: [p["nickname"] for p in ps] == ["Host", "Ann"])
+            await asyncio.sleep(1.0)  # make sure the freeze outlasts the bound
+        finally:
+            frozen.proc.send_signal(signal.SIGCONT)
 
-    # On waking, the node learns it was reaped and drops its clients so that they rejoin,
-    # instead of sitting in a room that no longer lists them.
-    deadline = time.monotonic() + WAIT_S
-    while not disconnects:
-        assert time.monotonic() < deadline, "the frozen node kept its clients"
-        await asyncio.sleep(0.05)
+        # On waking, the node learns it was reaped and drops its clients so that they rejoin,
+        # instead of sitting in a room that no longer lists them. socket.io-client reconnects
+        # by itself (the session was closed, not the Socket.IO connection refused).
+        deadline = time.monotonic() + WAIT_S
+        while not disconnects:
+            assert time.monotonic() < deadline, "the frozen node kept its clients"
+            await asyncio.sleep(0.05)
+        reason = await js.wait_line("disconnect")
+        assert reason["disconnect"] == "transport close"
+        while sum("connect" in line for line in js.lines) < 2:
+            assert time.monotonic() < deadline + WAIT_S, f"JS did not reconnect: {js.lines}"
+            await asyncio.sleep(0.05)
     again = await connect(f"{lb.lb.url}?affinity={keys[2]}")
     made.append(again)
     assert (await again.call("joinRoom", {"nickname": "Vic", "code": code}))["ok"]
