@@ -7,7 +7,8 @@ from typing import Any
 
 from namespaces.dispatch import Ack, EventNamespace, Payload, event, ok
 from schemas import CreateRoom, JoinRoom, LeaveRoom, ListRooms, Ready, SendMessage, StartGame
-from server.lobby import Joined, Left, LobbyService
+from server.cluster import NodeRegistry
+from server.lobby import DOMAIN, Joined, Left, LobbyService
 from server.lobby_rules import Room
 
 logger = logging.getLogger(__name__)
@@ -19,9 +20,15 @@ def fanout_room(code: str) -> str:
 
 
 class LobbyNamespace(EventNamespace):
-    def __init__(self, namespace: str, *, lobby: LobbyService) -> None:
+    def __init__(
+        self, namespace: str, *, lobby: LobbyService, cluster: NodeRegistry | None = None
+    ) -> None:
         super().__init__(namespace)
         self.lobby = lobby
+        self.cluster = cluster
+        if cluster is not None:
+            cluster.on_dead_member(DOMAIN, self.remove_member)
+            cluster.on_dead_node(self.remove_node)
 
     @event("createRoom", CreateRoom)
     async def create_room(self, sid: str, data: Payload) -> Ack:
@@ -76,12 +83,23 @@ class LobbyNamespace(EventNamespace):
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         """A disconnect counts as a leave."""
         try:
-            left = await self.lobby.disconnect(sid)
+            await self.remove_member(sid)
         except Exception:
-            logger.exception("leave on disconnect failed for sid=%s", sid)
-            return
+            logger.exception("leave on disconnect failed for sid=%s ns=%s", sid, self.namespace)
+            if self.cluster is not None:
+                self.cluster.defer(DOMAIN, sid)  # retried on the next heartbeat tick
+
+    async def remove_member(self, member: str) -> None:
+        """Unseat a gone connection (this node's, or a dead node's) and tell the room."""
+        left = await self.lobby.disconnect(member)
         if left is not None and left.room is not None:
             await self._announce(left.room)
+
+    async def remove_node(self, node: str) -> None:
+        """Unseat whatever a dead node left behind untracked, and tell the rooms."""
+        for left in await self.lobby.remove_node(node):
+            if left.room is not None:
+                await self._announce(left.room)
 
     # -- fan-out -------------------------------------------------------------------------
     async def _seat(self, sid: str, joined: Joined) -> None:

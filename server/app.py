@@ -11,8 +11,9 @@ from aiohttp import web
 from namespaces import ChatNamespace, LobbyNamespace
 from namespaces.bench import BenchNamespace
 from server.chat import ChatService
+from server.cluster import NodeRegistry
 from server.config import Settings
-from server.engine import build_socketio
+from server.engine import build_socketio, close_all_sessions, start_fanout
 from server.errors import Unavailable
 from server.fanout import RedisFanout
 from server.health import health_routes
@@ -27,24 +28,29 @@ logger = logging.getLogger(__name__)
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 SOCKETIO = web.AppKey("socketio", socketio.AsyncServer)
+CLUSTER = web.AppKey("cluster", NodeRegistry)
 
 
 def create_app(settings: Settings) -> web.Application:
     if settings.profile == "conformance":
         return create_conformance_app(settings)
     app = web.Application()
-    store = open_store(settings.store_url)
+    store = open_store(settings.store_url, timeout_s=settings.redis_timeout_ms / 1000)
     sio = build_socketio(settings)
+    cluster = NodeRegistry(store, settings.node_id, interval_ms=settings.heartbeat_interval_ms,
+                           ttl_ms=settings.heartbeat_ttl_ms)
     if settings.profile == "bench":
         sio.register_namespace(BenchNamespace("/"))
     else:
-        sio.register_namespace(
-            LobbyNamespace("/", lobby=LobbyService(store, node_id=settings.node_id))
-        )
+        lobby = LobbyService(store, node_id=settings.node_id, registry=cluster)
+        sio.register_namespace(LobbyNamespace("/", lobby=lobby, cluster=cluster))
         sio.register_namespace(_chat_namespace(settings, store))
+    # Declared dead while cut off from Redis: our clients' seats are gone, make them rejoin.
+    cluster.on_fenced(lambda: close_all_sessions(sio))
     sio.attach(app)
-    app.add_routes(health_routes(settings, store))
-    app[SETTINGS], app[STORE], app[SOCKETIO] = settings, store, sio
+    fanout = sio.manager if isinstance(sio.manager, RedisFanout) else None
+    app.add_routes(health_routes(settings, store, fanout))
+    app[SETTINGS], app[STORE], app[SOCKETIO], app[CLUSTER] = settings, store, sio, cluster
     app.cleanup_ctx.append(_store_lifetime)
     app.cleanup_ctx.append(_chat_lifetime)
     return app
@@ -78,9 +84,12 @@ async def _store_lifetime(app: web.Application) -> AsyncIterator[None]:
         # Keep serving: /readyz reports 503 until the store is back.
         logger.warning("store %s is unreachable at start-up", store.kind)
     logger.info("node %s up with %s store", app[SETTINGS].node_id, store.kind)
-    yield
     sio = app[SOCKETIO]
+    start_fanout(sio)
+    await app[CLUSTER].start()
+    yield
     await sio.shutdown()
+    await app[CLUSTER].stop()
     if isinstance(sio.manager, RedisFanout):
         await sio.manager.close()
     await store.close()

@@ -52,10 +52,20 @@ class Settings:
     rate_limit_burst: int = 200
     max_queued_bytes: int = 8_000_000
     max_attachments: int = 10
+    # Cluster liveness (docs/deploy.md): a node refreshes its heartbeat every interval; the
+    # survivors remove a dead node's players at most ghost_bound after it stopped.
+    heartbeat_interval_ms: int = 5_000
+    ghost_bound_ms: int = 30_000
+    redis_timeout_ms: int = 1_000
 
     @property
     def store_url(self) -> str:
         return self.redis_url or "memory://"
+
+    @property
+    def heartbeat_ttl_ms(self) -> int:
+        # Survivors scan once per interval, so expiry + one scan stays within the bound.
+        return self.ghost_bound_ms - self.heartbeat_interval_ms
 
 
 # One row per setting: environment variable, CLI flag, Settings field, parser.
@@ -215,6 +225,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("HUDDLE_MAX_QUEUED_BYTES", "--max-queued-bytes", "max_queued_bytes",
            _int_in(10_000, 1_000_000_000),
            "outgoing bytes queued for one client before it is dropped as too slow (default 8 MB)"),
+    Option("HUDDLE_HEARTBEAT_MS", "--heartbeat-ms", "heartbeat_interval_ms",
+           _int_in(50, 600_000), "cluster heartbeat and crash-scan interval in ms (default 5000)"),
+    Option("HUDDLE_GHOST_BOUND_MS", "--ghost-bound-ms", "ghost_bound_ms",
+           _int_in(150, 3_600_000),
+           "a crashed node's players are gone within this many ms (default 30000)"),
+    Option("HUDDLE_REDIS_TIMEOUT_MS", "--redis-timeout-ms", "redis_timeout_ms",
+           _int_in(50, 60_000), "timeout of every Redis call in ms (default 1000)"),
 )
 
 
@@ -229,4 +246,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             values[option.field] = option.parse(raw)
         except ValueError as exc:
             raise SettingsError(f"{option.env} ({option.flag}) {exc}; got {raw!r}") from None
-    return Settings(**values)  # type: ignore[arg-type]
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if settings.ghost_bound_ms < 3 * settings.heartbeat_interval_ms:
+        raise SettingsError(
+            "HUDDLE_GHOST_BOUND_MS (--ghost-bound-ms) must be at least 3x HUDDLE_HEARTBEAT_MS "
+            f"so a live node refreshes its heartbeat twice before it could expire; got "
+            f"{settings.ghost_bound_ms} and {settings.heartbeat_interval_ms}"
+        )
+    return settings

@@ -2,9 +2,13 @@
 
 The protocol layer (server/wire/) replaces the libraries' request handling; its private API use
 is listed in server/wire/private_api.py and guarded by tests/test_wire_private_api.py.
+Also private: ``socketio.AsyncServer.manager_initialized``, to start the client manager at
+start-up (guarded by the cluster fan-out tests).
 """
 
 from __future__ import annotations
+
+import socketio
 
 from server.config import Settings
 from server.fanout import RedisFanout
@@ -15,7 +19,7 @@ from server.wire.sio_server import HuddleSocketServer
 def build_socketio(settings: Settings) -> HuddleSocketServer:
     manager = None
     if settings.redis_url:
-        manager = RedisFanout(settings.redis_url)
+        manager = RedisFanout(settings.redis_url, timeout_s=settings.redis_timeout_ms / 1000)
     origins: str | list[str] = (
         "*" if "*" in settings.cors_origins else list(settings.cors_origins)
     )
@@ -38,3 +42,21 @@ def build_socketio(settings: Settings) -> HuddleSocketServer:
     sio.eio.configure(trusted_proxies=settings.trusted_proxies,
                       max_queued_bytes=settings.max_queued_bytes, ws_deflate=settings.ws_deflate)
     return sio
+
+
+def start_fanout(sio: socketio.AsyncServer) -> None:
+    """Subscribe to cross-node fan-out now rather than at the first connection, as
+    python-socketio would, so that /readyz can report on it from the start."""
+    if not sio.manager_initialized:
+        sio.manager_initialized = True
+        sio.manager.initialize()
+
+
+async def close_all_sessions(sio: socketio.AsyncServer) -> None:
+    """Close every Engine.IO session so that clients reconnect by themselves.
+
+    socket.io-client retries after a closed transport ("transport close") but never after a
+    Socket.IO DISCONNECT packet ("io server disconnect"), so this works at the Engine.IO layer.
+    Huddle's engine closes each session's WebSocket too, rather than leaving it to time out.
+    """
+    await sio.eio.disconnect()

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.clock import iso_now
+from server.cluster import NodeRegistry
 from server.errors import DomainError, NotInRoom, RoomNotFound
 from server.lobby_rules import CODE_ALPHABET, CODE_LENGTH, Player, Room
 from server.store import Doc, Store
 
 logger = logging.getLogger(__name__)
 
+DOMAIN = "lobby"  # this service's name in the per-node connection index
 ROOM_INDEX = "lobby:rooms"
 MESSAGE_HISTORY = 50
 CREATE_ATTEMPTS = 16
@@ -65,9 +67,11 @@ class LobbyService:
         node_id: str = "",
         now: Callable[[], str] = iso_now,
         make_code: Callable[[], str] = new_code,
+        registry: NodeRegistry | None = None,
     ) -> None:
         self._store = store
         self._node = node_id
+        self._registry = registry
         self._now = now
         self._make_code = make_code
 
@@ -76,6 +80,7 @@ class LobbyService:
         self, member: str, nickname: str, title: str | None, max_players: int
     ) -> Joined:
         host = self._player(member, nickname)
+        await self._track(member)
         for _ in range(CREATE_ATTEMPTS):
             code = self._make_code()
             room = Room(
@@ -99,6 +104,7 @@ class LobbyService:
             if room.player(member) is not None:
                 return Joined(room, await self.room_view(room), None, rejoined=True)
         player = self._player(member, nickname)
+        await self._track(member)
         room = await self._store.mutate(room_key(code), _admit(code, player))
         previous = await self._leave(member, current) if current and current != code else None
         await self._remember(member, code)
@@ -111,8 +117,11 @@ class LobbyService:
         return left
 
     async def disconnect(self, member: str) -> Left | None:
-        """A disconnect counts as a leave."""
-        return await self._leave_current(member)
+        """A disconnect counts as a leave. Also how a dead node's members are cleaned up."""
+        left = await self._leave_current(member)
+        if self._registry is not None:
+            await self._registry.untrack(DOMAIN, member)
+        return left
 
     async def set_ready(self, member: str, ready: bool) -> Room:
         code = await self._require_code(member)
@@ -149,6 +158,19 @@ class LobbyService:
 
         return await self._store.log_append(messages_key(code), build, cap=MESSAGE_HISTORY)
 
+    async def remove_node(self, node: str) -> list[Left]:
+        """Unseat every player that ``node`` held: the sweep behind per-member cleanup, for
+        a seat written by a node that died before it recorded the membership pointer."""
+        codes = await self._store.index_members(ROOM_INDEX)
+        docs = await self._store.get_many([room_key(code) for code in codes])
+        ghosts = [
+            (room.code, player.member)
+            for room in (Room.from_doc(doc) for doc in docs if doc)
+            for player in room.players
+            if player.node == node
+        ]
+        return [await self._leave(member, code) for code, member in ghosts]
+
     # -- queries -------------------------------------------------------------------------
     async def list_rooms(self) -> list[dict[str, Any]]:
         codes = await self._store.index_members(ROOM_INDEX)
@@ -169,6 +191,11 @@ class LobbyService:
         if doc is None:
             raise RoomNotFound(f"Room {code} does not exist.")
         return Room.from_doc(doc)
+
+    async def _track(self, member: str) -> None:
+        # Before the seat is written: a crash right after still leaves a trace to clean up.
+        if self._registry is not None:
+            await self._registry.track(DOMAIN, member)
 
     async def _current_code(self, member: str) -> str | None:
         pointer = await self._store.get(membership_key(member))

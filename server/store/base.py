@@ -52,6 +52,14 @@ class Store(ABC):
     async def index_members(self, index: str) -> list[str]: ...
 
     @abstractmethod
+    async def claim(self, key: str, owner: str, *, ttl_ms: int) -> bool:
+        """Take ``key`` for ``owner`` unless someone else holds it; it expires after ``ttl_ms``.
+
+        True when ``owner`` holds the claim afterwards (a holder may renew its own claim).
+        Used so that exactly one survivor cleans up after a dead node.
+        """
+
+    @abstractmethod
     async def log_append(self, key: str, build: Callable[[int], Doc], *, cap: int) -> Doc:
         """Append ``build(seq)`` with the next seq (1, 2, ...); keep only the last ``cap``."""
 

@@ -84,6 +84,13 @@ class MemoryStore(Store):
     async def index_members(self, index: str) -> list[str]:
         return sorted(self._sets.get(index, ()))
 
+    async def claim(self, key: str, owner: str, *, ttl_ms: int) -> bool:
+        holder = self._read(key)
+        if holder is not None and holder.get("owner") != owner:
+            return False
+        self._write(key, {"owner": owner}, ttl_ms)
+        return True
+
     async def log_append(self, key: str, build: Callable[[int], Doc], *, cap: int) -> Doc:
         seq = self._seqs.get(key, 0) + 1
         self._seqs[key] = seq

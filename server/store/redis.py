@@ -65,6 +65,14 @@ redis.call('PEXPIRE', key, window)
 return 0
 """
 
+# Take the key if free, or renew it if we already hold it; one round trip, atomic.
+_CLAIM_SCRIPT = """
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
 
 def _dumps(doc: Doc) -> str:
     return json.dumps(doc, allow_nan=False, separators=(",", ":"))
@@ -92,7 +100,10 @@ class RedisStore(Store):
             decode_responses=True,
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 1),
+            # Retry once on a dropped connection (Redis restarted: the pooled socket is stale),
+            # never on a timeout: Redis is paused or overloaded, and waiting twice as long
+            # would only hold the handler longer.
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
             health_check_interval=15,
         )
         self._append_once = self._redis.register_script(APPEND_ONCE)
@@ -153,6 +164,11 @@ class RedisStore(Store):
     async def index_members(self, index: str) -> list[str]:
         async with _translate_faults():
             return sorted(str(m) for m in await self._redis.smembers(index))
+
+    async def claim(self, key: str, owner: str, *, ttl_ms: int) -> bool:
+        async with _translate_faults():
+            result = await self._redis.eval(_CLAIM_SCRIPT, 1, key, _dumps({"owner": owner}), ttl_ms)
+            return bool(result)
 
     async def log_append(self, key: str, build: Callable[[int], Doc], *, cap: int) -> Doc:
         async with _translate_faults():

@@ -1,0 +1,32 @@
+"""Shutdown never hangs on a task that swallowed its cancellation (seen with 3.11 wait_for)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from server.tasks import cancel_and_wait
+
+
+async def test_a_task_that_ignores_cancel_does_not_block_shutdown() -> None:
+    stop = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(3600)
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    await cancel_and_wait(task, timeout_s=0.2)
+    assert not task.done()  # it really ignored the cancel, and we still returned
+    stop.set()
+    task.cancel()
+    await asyncio.wait([task], timeout=2)
+    assert task.done()
+
+
+async def test_cooperative_tasks_are_cancelled() -> None:
+    task = asyncio.create_task(asyncio.sleep(3600))
+    await cancel_and_wait(task, None)
+    assert task.cancelled()
