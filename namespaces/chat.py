@@ -8,6 +8,7 @@ Fan-out rooms (Socket.IO rooms only carry broadcasts; the truth is in the store)
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any, ClassVar
@@ -28,11 +29,13 @@ from schemas import (
     Unsubscribe,
 )
 from server.chat import ChatService, Sent
+from server.cluster import NodeRegistry
 from server.errors import DomainError
 from server.identity import Authenticator, Identity
 from server.presence import Change, PresenceService
 
 logger = logging.getLogger(__name__)
+DOMAIN = "chat"  # this namespace's name in the cluster registry
 
 # What the server emits on /chat, for the protocol docs next to the inbound event table.
 SERVER_EVENTS: dict[str, str] = {
@@ -81,12 +84,19 @@ class ChatNamespace(EventNamespace):
         chat: ChatService,
         presence: PresenceService,
         auth: Authenticator,
+        cluster: NodeRegistry | None = None,
     ) -> None:
         super().__init__(namespace)
         self.chat = chat
         self.presence = presence
         self.auth = auth
+        self.cluster = cluster
         self._greetings: set[asyncio.Task[None]] = set()
+        if cluster is not None:
+            # A dead node's connections are swept by one survivor; a failed disconnect here
+            # (store down) is retried on the next heartbeat tick instead of leaving a ghost.
+            cluster.on_dead_node(self.remove_node)
+            cluster.on_dead_member(DOMAIN, self.retry_disconnect)
 
     # -- connection lifecycle --------------------------------------------------------------
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -116,10 +126,24 @@ class ChatNamespace(EventNamespace):
         if "userId" not in session:
             return
         try:
-            change = await self.presence.disconnect(session["userId"], sid)
+            await self._go_offline(session["userId"], sid)
         except Exception:
             logger.exception("presence on disconnect failed sid=%s ns=%s", sid, self.namespace)
-            return
+            if self.cluster is not None:
+                self.cluster.defer(DOMAIN, json.dumps([session["userId"], sid]))
+
+    async def retry_disconnect(self, member: str) -> None:
+        """Cluster hook: a disconnect whose presence update failed earlier, run again."""
+        user_id, sid = json.loads(member)
+        await self._go_offline(user_id, sid)
+
+    async def remove_node(self, node: str) -> None:
+        """Cluster hook: a dead node's connections are gone; tell the peers who went offline."""
+        for change in await self.presence.forget_node(node):
+            await self._announce(change)
+
+    async def _go_offline(self, user_id: str, sid: str) -> None:
+        change = await self.presence.disconnect(user_id, sid)
         if change is not None:
             await self._announce(change)
 

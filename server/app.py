@@ -44,7 +44,7 @@ def create_app(settings: Settings) -> web.Application:
     else:
         lobby = LobbyService(store, node_id=settings.node_id, registry=cluster)
         sio.register_namespace(LobbyNamespace("/", lobby=lobby, cluster=cluster))
-        sio.register_namespace(_chat_namespace(settings, store))
+        sio.register_namespace(_chat_namespace(settings, store, cluster))
     # Declared dead while cut off from Redis: our clients' seats are gone, make them rejoin.
     cluster.on_fenced(lambda: close_all_sessions(sio))
     sio.attach(app)
@@ -52,28 +52,17 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(health_routes(settings, store, fanout))
     app[SETTINGS], app[STORE], app[SOCKETIO], app[CLUSTER] = settings, store, sio, cluster
     app.cleanup_ctx.append(_store_lifetime)
-    app.cleanup_ctx.append(_chat_lifetime)
     return app
 
 
-def _chat_namespace(settings: Settings, store: Store) -> ChatNamespace:
+def _chat_namespace(settings: Settings, store: Store, cluster: NodeRegistry) -> ChatNamespace:
     auth = Authenticator(settings.auth_secret)
     auth.warn_if_insecure()
     chat = ChatService(
         store, rate_limit=settings.chat_rate_limit, rate_window_ms=settings.chat_rate_window_ms
     )
     presence = PresenceService(store, node_id=settings.node_id)
-    return ChatNamespace("/chat", chat=chat, presence=presence, auth=auth)
-
-
-async def _chat_lifetime(app: web.Application) -> AsyncIterator[None]:
-    # A node restarted under the same HUDDLE_NODE_ID clears the connections of its past life.
-    presence = PresenceService(app[STORE], node_id=app[SETTINGS].node_id)
-    try:
-        await presence.forget_node(app[SETTINGS].node_id)
-    except Unavailable:
-        logger.warning("could not clear stale chat presence of node %s", app[SETTINGS].node_id)
-    yield
+    return ChatNamespace("/chat", chat=chat, presence=presence, auth=auth, cluster=cluster)
 
 
 async def _store_lifetime(app: web.Application) -> AsyncIterator[None]:

@@ -103,14 +103,32 @@ class NodeRegistry:
     # -- lifetime --------------------------------------------------------------------------
     async def start(self) -> None:
         with contextlib.suppress(Unavailable):
-            if await self.store.get(heartbeat_key(self.node)) is not None:
+            if await self._id_in_use():
                 logger.error("node id %s is already alive elsewhere; ids must be unique",
                              self.node)
             else:
-                # Leftovers of an earlier process that used the same explicit node id.
+                # Leftovers of an earlier process that used the same explicit node id (it
+                # crashed, or was killed, before its heartbeat expired).
                 await self.reap(self.node)
                 await self.store.delete(tombstone_key(self.node))
         self._task = asyncio.create_task(self._run(), name=f"cluster-{self.node}")
+
+    async def _id_in_use(self) -> bool:
+        """Is another live process beating under our id? Watch its heartbeat for 1.5 intervals.
+
+        A heartbeat left by our own previous life (killed with -9) stops changing; a live
+        duplicate rewrites it every interval. Bounded: at most 1.5 heartbeat intervals.
+        """
+        first = await self.store.get(heartbeat_key(self.node))
+        if first is None:
+            return False
+        deadline = time.monotonic() + 1.5 * self.interval_s
+        while time.monotonic() < deadline:
+            await asyncio.sleep(min(0.1, self.interval_s / 4))
+            now = await self.store.get(heartbeat_key(self.node))
+            if now is not None and now != first:
+                return True
+        return False
 
     async def stop(self) -> None:
         """Graceful exit, after connections were closed: leave the registry if nothing is left."""

@@ -65,9 +65,10 @@ class Client:
     def named(self, name: str) -> list[Any]:
         return [data for event, data in self.events if event == name]
 
-    async def wait_for(self, name: str, count: int = 1) -> list[Any]:
+    async def wait_for(self, name: str, count: int = 1, *, within_s: float = WAIT_S
+                       ) -> list[Any]:
         """Wait (bounded) until at least ``count`` events called ``name`` have arrived."""
-        deadline = time.monotonic() + WAIT_S
+        deadline = time.monotonic() + within_s
         while len(self.named(name)) < count:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -79,8 +80,15 @@ class Client:
 
     async def until(self, name: str, predicate: Callable[[Any], bool]) -> Any:
         """Wait (bounded) for an event called ``name`` whose data satisfies ``predicate``."""
+        return await self.until_within(name, predicate, WAIT_S)
+
+    async def until_within(self, name: str, predicate: Callable[[Any], bool],
+                           within_s: float) -> Any:
+        """``until``, with the whole wait bounded by ``within_s`` seconds."""
+        deadline = time.monotonic() + within_s
         for count in range(1, 1000):
-            data = (await self.wait_for(name, count))[count - 1]
+            remaining = max(0.0, deadline - time.monotonic())
+            data = (await self.wait_for(name, count, within_s=remaining))[count - 1]
             if predicate(data):
                 return data
         raise AssertionError(f"no {name!r} matched; got {self.events}")
