@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from server.config import Settings
 from server.fanout import RedisFanout
+from server.wire.broadcast import FastEmit
 from server.wire.sio_packets import HuddleMsgPackPacket, HuddlePacket
 from server.wire.sio_server import HuddleSocketServer
 
 
 def build_socketio(settings: Settings) -> HuddleSocketServer:
-    manager = None
-    if settings.redis_url:
-        manager = RedisFanout(settings.redis_url)
+    # Both managers deliver broadcasts through the fast path (server/wire/broadcast.py).
+    manager = RedisFanout(settings.redis_url) if settings.redis_url else FastEmit()
     origins: str | list[str] = (
         "*" if "*" in settings.cors_origins else list(settings.cors_origins)
     )

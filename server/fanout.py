@@ -11,10 +11,13 @@ import contextlib
 
 import socketio
 
+from server.wire.broadcast import FastEmit
+
 CHANNEL = "huddle:fanout"
 
 
-class RedisFanout(socketio.AsyncRedisManager):  # type: ignore[misc]
+# FastEmit after the pub/sub manager: emits are still published, local delivery is fast.
+class RedisFanout(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]
     def __init__(self, url: str, *, connect_timeout_s: float = 1.0) -> None:
         super().__init__(
             url,
