@@ -213,13 +213,16 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default="")
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--servers", default="",
+                        help="only these servers, e.g. huddle or node,huddle (while iterating)")
     args = parser.parse_args()
     chosen = [s for s in scenarios(args.quick)
               if not args.only or s.name in args.only.split(",")]
     table = Table()
     for rep in range(args.reps):
         for scenario in chosen:
-            servers = list(scenario.servers)
+            servers = [s for s in scenario.servers
+                       if not args.servers or s in args.servers.split(",")]
             servers = servers[rep % len(servers):] + servers[: rep % len(servers)]  # interleave
             for server in servers:
                 print(f"rep {rep + 1}/{args.reps} {scenario.name} {server} ...", file=sys.stderr)

@@ -15,6 +15,7 @@ LogFormat = Literal["text", "json"]
 Profile = Literal["default", "bench", "conformance"]
 PROFILES: tuple[Profile, ...] = ("default", "bench", "conformance")
 Parser = Literal["json", "msgpack"]
+EventLoop = Literal["uvloop", "asyncio"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 T = TypeVar("T")
 
@@ -52,6 +53,7 @@ class Settings:
     rate_limit_burst: int = 200
     max_queued_bytes: int = 8_000_000
     max_attachments: int = 10
+    event_loop: EventLoop = "uvloop"
 
     @property
     def store_url(self) -> str:
@@ -215,6 +217,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("HUDDLE_MAX_QUEUED_BYTES", "--max-queued-bytes", "max_queued_bytes",
            _int_in(10_000, 1_000_000_000),
            "outgoing bytes queued for one client before it is dropped as too slow (default 8 MB)"),
+    Option("HUDDLE_EVENT_LOOP", "--event-loop", "event_loop", _choice("uvloop", "asyncio"),
+           "uvloop (default; asyncio where uvloop is not installed) or asyncio"),
 )
 
 
