@@ -43,6 +43,7 @@ class Scenario:
     options: dict[str, Any]
     servers: tuple[str, ...] = ("node", "bare", "huddle")
     nodes: int = 1  # >1: Huddle nodes sharing one Redis, receivers spread over them
+    baseline: str | None = None  # a single-node scenario this one's Huddle ops/s is compared to
 
 
 def scenarios(quick: bool) -> list[Scenario]:
@@ -57,7 +58,7 @@ def scenarios(quick: bool) -> list[Scenario]:
         Scenario("connect-upgrade-1000", "connect",
                  {"clients": 1000, "transports": ["polling", "websocket"]}),
         Scenario("fanout-1000-2nodes", "fanout", {"clients": 1000, "window": 16, "seconds": secs},
-                 servers=("huddle",), nodes=2),
+                 servers=("huddle",), nodes=2, baseline="fanout-1000"),
     ]
 
 
@@ -204,6 +205,12 @@ def render(table: Table, order: list[Scenario]) -> str:
             if medians.get("node") and "huddle" in medians:
                 ratio = f"{medians['huddle'] / medians['node']:.2f}x"
             lines.append(f"| {scenario.name} | {label} | " + " | ".join(cells) + f" | {ratio} |")
+    for scenario in order:
+        here = table.stat(scenario.name, "huddle", "perSecond")
+        base = table.stat(scenario.baseline, "huddle", "perSecond") if scenario.baseline else None
+        if here and base:
+            lines.append(f"| {scenario.name} | Huddle ops/s vs {scenario.baseline} (one node) "
+                         f"| | | {here[0] / base[0]:.2f}x | |")
     return "\n".join(lines)
 
 

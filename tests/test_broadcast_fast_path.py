@@ -182,3 +182,23 @@ async def test_redis_fanout_delivers_locally_and_remotely_through_the_fast_path(
         for ws in local + remote:
             assert await recv(ws) == '42["news","everyone"]'
         assert far.sio.manager.fast_emits == far_before + 1
+
+
+async def test_deflate_sessions_keep_the_queued_writer_and_the_same_order() -> None:
+    async with serve(ws_deflate=True) as wire:
+        url = wire.endpoint(EIO="4", transport="websocket").replace("http://", "ws://")
+        deflated = await wire.http.ws_connect(url, compress=15)
+        assert deflated.compress == 15  # permessage-deflate was negotiated
+        assert str(await recv(deflated)).startswith("0")
+        await deflated.send_str("40")
+        assert str(await recv(deflated)).startswith("40")
+        assert await recv(deflated) == '42["auth",{}]'
+        plain = await sio_connect(wire)
+        for sid in sids_of(wire):
+            await wire.sio.enter_room(sid, "crowd")
+        for i in range(20):
+            await wire.sio.emit("seq", i, room="crowd")
+        for ws in (deflated, plain):
+            assert await texts(ws, 20) == [f'42["seq",{i}]' for i in range(20)]
+        await deflated.close()
+        await plain.close()
