@@ -41,37 +41,50 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         # Set once the session is on an uncompressed WebSocket: packets are then written as
         # frames straight to the transport, with no queue and no writer task (see go_direct).
         self.direct: web.WebSocketResponse | None = None
-        self._pong = asyncio.Event()
-        self._pong_deadline: float | None = None
-        self._heartbeat: asyncio.Task[None] | None = None
+        # The heartbeat is two timer callbacks, not a task: an idle connection costs no task,
+        # coroutine frame or Event (memory per connection is a benchmark target).
+        self._timer: asyncio.TimerHandle | None = None
+        self._pong_deadline: float | None = None  # set while a ping awaits its pong
 
     # -- heartbeat: the server pings every pingInterval and needs a pong within pingTimeout --
     def start_heartbeat(self) -> None:
-        self._heartbeat = asyncio.create_task(self._beat(), name=f"eio-heartbeat-{self.sid}")
+        self._schedule_ping(time.monotonic() + self.server.ping_interval)
 
-    async def _beat(self) -> None:
-        due = time.monotonic()
-        while not (self.closing or self.closed):
-            due += self.server.ping_interval
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
-            self._pong.clear()
-            # Measured from when the ping was due, so a slow loop never grants extra time.
-            self._pong_deadline = due + self.server.ping_timeout
-            await self.send(eio_packet.Packet(eio_packet.PING))
-            try:
-                await asyncio.wait_for(self._pong.wait(), self._pong_deadline - time.monotonic())
-            except TimeoutError:
-                # The client is presumed gone: forget the session now (as Node does), so the
-                # next request for it is refused instead of collecting a CLOSE packet.
-                logger.info("ping timeout sid=%s", self.sid)
-                await self.close(wait=False, abort=True, reason=self.server.reason.PING_TIMEOUT)
-                return
-            due = time.monotonic()
-            self._pong_deadline = None
+    def _schedule_ping(self, due: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(max(0.0, due - time.monotonic()), self._ping, due)
+
+    def _ping(self, due: float) -> None:
+        if self.closing or self.closed:
+            return
+        # Measured from when the ping was due, so a slow loop never grants extra time.
+        self._pong_deadline = deadline = due + self.server.ping_timeout
+        self._timer = asyncio.get_running_loop().call_later(
+            max(0.0, deadline - time.monotonic()), self._no_pong)
+        if not self.offer(eio_packet.Packet(eio_packet.PING)):
+            self.server.spawn(self.overflowed(), name=f"eio-overflow-{self.sid}")
+
+    def _pong_received(self) -> None:
+        if self._pong_deadline is None or self.closing or self.closed:
+            return  # no ping outstanding
+        self._pong_deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._schedule_ping(time.monotonic() + self.server.ping_interval)
+
+    def _no_pong(self) -> None:
+        if self._pong_deadline is None or self.closing or self.closed:
+            return
+        # The client is presumed gone: forget the session now (as Node does), so the next
+        # request for it is refused instead of collecting a CLOSE packet.
+        logger.info("ping timeout sid=%s", self.sid)
+        self.server.spawn(
+            self.close(wait=False, abort=True, reason=self.server.reason.PING_TIMEOUT),
+            name=f"eio-ping-timeout-{self.sid}")
 
     def timed_out(self) -> bool:
         deadline = self._pong_deadline
-        return deadline is not None and not self._pong.is_set() and time.monotonic() > deadline
+        return deadline is not None and time.monotonic() > deadline
 
     async def check_ping_timeout(self) -> bool:
         if self.closed:
@@ -184,7 +197,7 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
     async def receive(self, pkt: eio_packet.Packet) -> None:
         kind = pkt.packet_type
         if kind == eio_packet.PONG:
-            self._pong.set()
+            self._pong_received()
         elif kind == eio_packet.MESSAGE:
             await self.server._trigger_event("message", self.sid, pkt.data, run_async=False)
         elif kind == eio_packet.CLOSE:
@@ -199,8 +212,8 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         if self.closed or self.closing:
             return
         self.closing = True
-        if self._heartbeat is not None and self._heartbeat is not asyncio.current_task():
-            self._heartbeat.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
         with contextlib.suppress(Exception):
             await self.server._trigger_event(
                 "disconnect", self.sid, reason or self.server.reason.SERVER_DISCONNECT,
