@@ -21,7 +21,6 @@ def build_socketio(settings: Settings) -> HuddleSocketServer:
     )
     sio = HuddleSocketServer(
         async_mode="aiohttp",
-        async_handlers=False,
         serializer=HuddleMsgPackPacket if settings.parser == "msgpack" else HuddlePacket,
         rate_limit_per_s=settings.rate_limit_per_s,
         rate_limit_burst=settings.rate_limit_burst,
