@@ -43,6 +43,7 @@ class Scenario:
     options: dict[str, Any]
     servers: tuple[str, ...] = ("node", "bare", "huddle")
     nodes: int = 1  # >1: Huddle nodes sharing one Redis, receivers spread over them
+    baseline: str | None = None  # a single-node scenario this one's Huddle ops/s is compared to
 
 
 def scenarios(quick: bool) -> list[Scenario]:
@@ -57,7 +58,7 @@ def scenarios(quick: bool) -> list[Scenario]:
         Scenario("connect-upgrade-1000", "connect",
                  {"clients": 1000, "transports": ["polling", "websocket"]}),
         Scenario("fanout-1000-2nodes", "fanout", {"clients": 1000, "window": 16, "seconds": secs},
-                 servers=("huddle",), nodes=2),
+                 servers=("huddle",), nodes=2, baseline="fanout-1000"),
     ]
 
 
@@ -204,6 +205,12 @@ def render(table: Table, order: list[Scenario]) -> str:
             if medians.get("node") and "huddle" in medians:
                 ratio = f"{medians['huddle'] / medians['node']:.2f}x"
             lines.append(f"| {scenario.name} | {label} | " + " | ".join(cells) + f" | {ratio} |")
+    for scenario in order:
+        here = table.stat(scenario.name, "huddle", "perSecond")
+        base = table.stat(scenario.baseline, "huddle", "perSecond") if scenario.baseline else None
+        if here and base:
+            lines.append(f"| {scenario.name} | Huddle ops/s vs {scenario.baseline} (one node) "
+                         f"| | | {here[0] / base[0]:.2f}x | |")
     return "\n".join(lines)
 
 
@@ -213,13 +220,16 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default="")
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--servers", default="",
+                        help="only these servers, e.g. huddle or node,huddle (while iterating)")
     args = parser.parse_args()
     chosen = [s for s in scenarios(args.quick)
               if not args.only or s.name in args.only.split(",")]
     table = Table()
     for rep in range(args.reps):
         for scenario in chosen:
-            servers = list(scenario.servers)
+            servers = [s for s in scenario.servers
+                       if not args.servers or s in args.servers.split(",")]
             servers = servers[rep % len(servers):] + servers[: rep % len(servers)]  # interleave
             for server in servers:
                 print(f"rep {rep + 1}/{args.reps} {scenario.name} {server} ...", file=sys.stderr)

@@ -15,6 +15,7 @@ LogFormat = Literal["text", "json"]
 Profile = Literal["default", "bench", "conformance"]
 PROFILES: tuple[Profile, ...] = ("default", "bench", "conformance")
 Parser = Literal["json", "msgpack"]
+EventLoop = Literal["uvloop", "asyncio"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 T = TypeVar("T")
 
@@ -57,6 +58,7 @@ class Settings:
     heartbeat_interval_ms: int = 5_000
     ghost_bound_ms: int = 30_000
     redis_timeout_ms: int = 1_000
+    event_loop: EventLoop = "uvloop"
 
     @property
     def store_url(self) -> str:
@@ -232,6 +234,8 @@ OPTIONS: tuple[Option, ...] = (
            "a crashed node's players are gone within this many ms (default 30000)"),
     Option("HUDDLE_REDIS_TIMEOUT_MS", "--redis-timeout-ms", "redis_timeout_ms",
            _int_in(50, 60_000), "timeout of every Redis call in ms (default 1000)"),
+    Option("HUDDLE_EVENT_LOOP", "--event-loop", "event_loop", _choice("uvloop", "asyncio"),
+           "uvloop (default; asyncio where uvloop is not installed) or asyncio"),
 )
 
 

@@ -12,12 +12,14 @@ import socketio
 
 from server.config import Settings
 from server.fanout import RedisFanout
+from server.wire.broadcast import FastEmit
 from server.wire.sio_packets import HuddleMsgPackPacket, HuddlePacket
 from server.wire.sio_server import HuddleSocketServer
 
 
 def build_socketio(settings: Settings) -> HuddleSocketServer:
-    manager = None
+    # Both managers deliver broadcasts through the fast path (server/wire/broadcast.py).
+    manager: socketio.AsyncManager = FastEmit()
     if settings.redis_url:
         manager = RedisFanout(settings.redis_url, timeout_s=settings.redis_timeout_ms / 1000)
     origins: str | list[str] = (

@@ -33,6 +33,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.tasks import cancel_and_wait
+from server.wire.broadcast import FastEmit
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,8 @@ class FanoutStats:
     queued: int = 0  # waiting in the outbox right now
 
 
-class RedisFanout(socketio.AsyncRedisManager):  # type: ignore[misc]
+# FastEmit after the pub/sub manager: emits are still published, local delivery is fast.
+class RedisFanout(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]
     def __init__(
         self,
         url: str,

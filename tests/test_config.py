@@ -18,6 +18,7 @@ def test_defaults() -> None:
     assert settings.store_url == "memory://"
     assert settings.ws_deflate is False
     assert (settings.ping_interval_ms, settings.ping_timeout_ms) == (25_000, 20_000)
+    assert settings.event_loop == "uvloop"
 
 
 def test_values_are_parsed() -> None:
@@ -44,6 +45,7 @@ def test_values_are_parsed() -> None:
         ("REDIS_URL", "redis://host:notaport"), ("HUDDLE_CORS_ORIGINS", "example.com"),
         ("HUDDLE_PING_INTERVAL_MS", "0"), ("HUDDLE_MAX_PAYLOAD_BYTES", "-1"),
         ("HUDDLE_LOG_LEVEL", "LOUD"), ("HUDDLE_LOG_FORMAT", "xml"), ("HUDDLE_WS_DEFLATE", "maybe"),
+        ("HUDDLE_EVENT_LOOP", "trio"),
     ],
 )
 def test_bad_values_name_the_variable(env: str, value: str) -> None:

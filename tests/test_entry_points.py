@@ -48,3 +48,10 @@ def test_procfile_web_command_serves_on_port_with_json_logs() -> None:
     out = _serve(web.removeprefix("web:").strip(), port, {"HUDDLE_LOG_FORMAT": "json"})
     records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert any("listening" in r["msg"] and r["level"] == "INFO" for r in records), out
+
+
+def test_event_loop_is_uvloop_unless_asked_for_asyncio() -> None:
+    for flag, loop in (([], "uvloop"), (["--event-loop", "asyncio"], "asyncio")):
+        port = free_port()
+        out = _serve([sys.executable, "-m", "server", "--port", str(port), *flag], port, {})
+        assert f"({loop} event loop)" in out, out

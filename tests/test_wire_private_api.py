@@ -52,6 +52,8 @@ def test_instance_state_exists() -> None:
     assert callable(sio.eio._async["translate_request"])
     for name in private_api.INSTANCE_STATE["socketio.AsyncServer"]:
         assert hasattr(sio, name), name
+    for name in private_api.INSTANCE_STATE["socketio.base_manager.BaseManager"]:
+        assert hasattr(sio.manager, name), name
     assert type(sio.eio).__name__ == "HuddleEngineServer"
 
 

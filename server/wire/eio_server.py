@@ -6,7 +6,9 @@ is touched and every request gets a prompt answer; sessions are HuddleSockets.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 import engineio
@@ -30,6 +32,7 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         self.max_queued_bytes = 8_000_000
         self.ws_deflate = False
         self.faults = ThrottledLog(logger)
+        self._background: set[asyncio.Task[None]] = set()
 
     def configure(self, *, trusted_proxies: tuple[str, ...], max_queued_bytes: int,
                   ws_deflate: bool) -> None:
@@ -48,6 +51,12 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         'transport close' to socket.io-client, which then reconnects, possibly to another node)
         instead of waiting for aiohttp's shutdown timeout or the ping timeout."""
         await self.shutdown()
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``coro`` in the background, holding a reference until it is done."""
+        task = asyncio.create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def forget(self, sid: str) -> None:
         self.sockets.pop(sid, None)

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 from engineio import async_socket
 from engineio import packet as eio_packet
 
-from server.wire import eio_codec
+from server.wire import eio_codec, wsframe
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from server.wire.eio_server import HuddleEngineServer
 
 logger = logging.getLogger(__name__)
@@ -35,38 +37,54 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         self.closed: bool = False
         self.queued_bytes = 0
         self.poll_pending = False
-        self.transport: asyncio.BaseTransport | None = None  # the WebSocket's TCP transport
-        self._pong = asyncio.Event()
-        self._pong_deadline: float | None = None
-        self._heartbeat: asyncio.Task[None] | None = None
+        self.transport: asyncio.Transport | None = None  # the WebSocket's TCP transport
+        # Set once the session is on an uncompressed WebSocket: packets are then written as
+        # frames straight to the transport, with no queue and no writer task (see go_direct).
+        self.direct: web.WebSocketResponse | None = None
+        # The heartbeat is two timer callbacks, not a task: an idle connection costs no task,
+        # coroutine frame or Event (memory per connection is a benchmark target).
+        self._timer: asyncio.TimerHandle | None = None
+        self._pong_deadline: float | None = None  # set while a ping awaits its pong
 
     # -- heartbeat: the server pings every pingInterval and needs a pong within pingTimeout --
     def start_heartbeat(self) -> None:
-        self._heartbeat = asyncio.create_task(self._beat(), name=f"eio-heartbeat-{self.sid}")
+        self._schedule_ping(time.monotonic() + self.server.ping_interval)
 
-    async def _beat(self) -> None:
-        due = time.monotonic()
-        while not (self.closing or self.closed):
-            due += self.server.ping_interval
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
-            self._pong.clear()
-            # Measured from when the ping was due, so a slow loop never grants extra time.
-            self._pong_deadline = due + self.server.ping_timeout
-            await self.send(eio_packet.Packet(eio_packet.PING))
-            try:
-                await asyncio.wait_for(self._pong.wait(), self._pong_deadline - time.monotonic())
-            except TimeoutError:
-                # The client is presumed gone: forget the session now (as Node does), so the
-                # next request for it is refused instead of collecting a CLOSE packet.
-                logger.info("ping timeout sid=%s", self.sid)
-                await self.close(wait=False, abort=True, reason=self.server.reason.PING_TIMEOUT)
-                return
-            due = time.monotonic()
-            self._pong_deadline = None
+    def _schedule_ping(self, due: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(max(0.0, due - time.monotonic()), self._ping, due)
+
+    def _ping(self, due: float) -> None:
+        if self.closing or self.closed:
+            return
+        # Measured from when the ping was due, so a slow loop never grants extra time.
+        self._pong_deadline = deadline = due + self.server.ping_timeout
+        self._timer = asyncio.get_running_loop().call_later(
+            max(0.0, deadline - time.monotonic()), self._no_pong)
+        if not self.offer(eio_packet.Packet(eio_packet.PING)):
+            self.server.spawn(self.overflowed(), name=f"eio-overflow-{self.sid}")
+
+    def _pong_received(self) -> None:
+        if self._pong_deadline is None or self.closing or self.closed:
+            return  # no ping outstanding
+        self._pong_deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._schedule_ping(time.monotonic() + self.server.ping_interval)
+
+    def _no_pong(self) -> None:
+        if self._pong_deadline is None or self.closing or self.closed:
+            return
+        # The client is presumed gone: forget the session now (as Node does), so the next
+        # request for it is refused instead of collecting a CLOSE packet.
+        logger.info("ping timeout sid=%s", self.sid)
+        self.server.spawn(
+            self.close(wait=False, abort=True, reason=self.server.reason.PING_TIMEOUT),
+            name=f"eio-ping-timeout-{self.sid}")
 
     def timed_out(self) -> bool:
         deadline = self._pong_deadline
-        return deadline is not None and not self._pong.is_set() and time.monotonic() > deadline
+        return deadline is not None and time.monotonic() > deadline
 
     async def check_ping_timeout(self) -> bool:
         if self.closed:
@@ -76,18 +94,54 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
             return False
         return True
 
-    # -- outgoing queue --------------------------------------------------------------------
-    async def send(self, pkt: eio_packet.Packet) -> None:
+    # -- outgoing ----------------------------------------------------------------------------
+    def offer(self, pkt: eio_packet.Packet) -> bool:
+        """Send or queue ``pkt`` without waiting; False if that would put the session over its
+        outgoing byte cap (the caller then closes it, see ``overflowed``)."""
         if self.closed or (self.closing and pkt.packet_type != eio_packet.CLOSE):
-            return
+            return True
+        if self.direct is not None:
+            return self._write(pkt)
         size = eio_codec.packet_size(pkt)
         if self.queued_bytes + size > self.server.max_queued_bytes:
-            self.server.faults.info("sid=%s reads too slowly (%s bytes queued); closing",
-                                    self.sid, self.queued_bytes)
-            await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_ERROR)
-            return
+            return False
         self.queued_bytes += size
         self.queue.put_nowait(pkt)
+        return True
+
+    def _write(self, pkt: eio_packet.Packet) -> bool:
+        transport, ws = self.transport, self.direct
+        if transport is None or ws is None or ws.closed or transport.is_closing():
+            return True  # the connection is going away; the reader ends the session
+        data = wsframe.frame(pkt)
+        # Bytes the kernel has not taken yet stay in the transport's buffer: that is this
+        # session's backlog, bounded like the queue of a polling session.
+        if transport.get_write_buffer_size() + len(data) > self.server.max_queued_bytes:
+            return False
+        transport.write(data)
+        return True
+
+    async def send(self, pkt: eio_packet.Packet) -> None:
+        if not self.offer(pkt):
+            await self.overflowed()
+
+    async def overflowed(self) -> None:
+        self.server.faults.info("sid=%s reads too slowly (more than %s bytes queued); closing",
+                                self.sid, self.server.max_queued_bytes)
+        await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_ERROR)
+
+    def go_direct(self, ws: web.WebSocketResponse) -> None:
+        """Switch to direct frame writes, first flushing what the queue holds (in order).
+
+        Safe only while aiohttp writes this WebSocket synchronously too (no permessage-deflate):
+        then a frame written here and one written by aiohttp (a pong, the close frame) are
+        ordered by the order of the calls, and no write is ever half done.
+        """
+        while not self.queue.empty():
+            pkt = self._take(self.queue.get_nowait())
+            if pkt is not None and self.transport is not None and not self.transport.is_closing():
+                self.transport.write(wsframe.frame(pkt))
+        self.direct = ws
 
     def _take(self, pkt: eio_packet.Packet | None) -> eio_packet.Packet | None:
         self.queue.task_done()
@@ -143,7 +197,7 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
     async def receive(self, pkt: eio_packet.Packet) -> None:
         kind = pkt.packet_type
         if kind == eio_packet.PONG:
-            self._pong.set()
+            self._pong_received()
         elif kind == eio_packet.MESSAGE:
             await self.server._trigger_event("message", self.sid, pkt.data, run_async=False)
         elif kind == eio_packet.CLOSE:
@@ -158,19 +212,25 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         if self.closed or self.closing:
             return
         self.closing = True
-        if self._heartbeat is not None and self._heartbeat is not asyncio.current_task():
-            self._heartbeat.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
         with contextlib.suppress(Exception):
             await self.server._trigger_event(
                 "disconnect", self.sid, reason or self.server.reason.SERVER_DISCONNECT,
                 run_async=False)
         if not abort:
-            self.queue.put_nowait(eio_packet.Packet(eio_packet.CLOSE))
+            if self.direct is not None:
+                self._write(eio_packet.Packet(eio_packet.CLOSE))
+            else:
+                self.queue.put_nowait(eio_packet.Packet(eio_packet.CLOSE))
         elif self.poll_pending:
             self.queue.put_nowait(eio_packet.Packet(eio_packet.NOOP))  # ends the GET with "6"
         self.closed = True
         if self.upgraded:
-            self.queue.put_nowait(None)  # the writer flushes what is queued, then stops
+            if self.direct is not None:
+                self._close_websocket(self.direct)
+            else:
+                self.queue.put_nowait(None)  # the writer flushes what is queued, then stops
             self.server.forget(self.sid)
             self._abort_later()
         elif abort or self.poll_pending:
@@ -179,10 +239,20 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
             linger = min(CLOSE_LINGER_S, self.server.ping_interval + self.server.ping_timeout)
             asyncio.get_running_loop().call_later(linger, self.server.forget, self.sid)
 
+    def _close_websocket(self, ws: web.WebSocketResponse) -> None:
+        """Send the WebSocket close frame; this also ends the reader (serve's ``_read``)."""
+        if not ws.closed:
+            self.server.spawn(_quietly_close(ws), name=f"eio-ws-close-{self.sid}")
+
     def _abort_later(self) -> None:
         transport = self.transport
         if transport is None:
             return
         # A consumer that stopped reading keeps the writer blocked: cut the TCP connection.
         asyncio.get_running_loop().call_later(
-            min(2.0, self.server.ping_timeout + 0.5), transport.abort)  # type: ignore[attr-defined]
+            min(2.0, self.server.ping_timeout + 0.5), transport.abort)
+
+
+async def _quietly_close(ws: web.WebSocketResponse) -> None:
+    with contextlib.suppress(Exception):
+        await ws.close()

@@ -38,20 +38,31 @@ async def serve(sock: HuddleSocket, request: web.Request) -> web.WebSocketRespon
         await ws.close()
         return ws
     sock.connected = sock.upgraded = True
-    writer = asyncio.create_task(_write(sock, ws), name=f"eio-ws-writer-{sock.sid}")
+    writer = None
+    if ws.compress:
+        # permessage-deflate: aiohttp compresses (possibly in an executor) under its own lock,
+        # so frames go through ws.send_* from one writer task in queue order.
+        writer = asyncio.create_task(_write(sock, ws), name=f"eio-ws-writer-{sock.sid}")
+    else:
+        sock.go_direct(ws)
     try:
         await _read(sock, ws)
     finally:
         if not sock.closed:
             await sock.close(wait=False, abort=True, reason=sock.server.reason.TRANSPORT_CLOSE)
-        with contextlib.suppress(asyncio.QueueFull):
-            sock.queue.put_nowait(None)
-        try:
-            await asyncio.wait_for(writer, 2.0)
-        except (TimeoutError, asyncio.CancelledError):
-            writer.cancel()
+        if writer is not None:
+            await _stop(sock, writer)
         await ws.close()
     return ws
+
+
+async def _stop(sock: HuddleSocket, writer: asyncio.Task[None]) -> None:
+    with contextlib.suppress(asyncio.QueueFull):
+        sock.queue.put_nowait(None)
+    try:
+        await asyncio.wait_for(writer, 2.0)
+    except (TimeoutError, asyncio.CancelledError):
+        writer.cancel()
 
 
 async def _upgrade(sock: HuddleSocket, ws: web.WebSocketResponse) -> bool:

@@ -35,6 +35,11 @@ ATTRIBUTES: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("socketio.msgpack_packet.MsgPackPacket", "uses_binary_events", None),
     ("socketio.base_manager.BaseManager", "eio_sid_from_sid", ("sid", "namespace")),
     ("socketio.base_manager.BaseManager", "sid_from_eio_sid", ("eio_sid", "namespace")),
+    # FastEmit (server/wire/broadcast.py) overrides emit with the same parameters and reads
+    # the room through get_participants.
+    ("socketio.async_manager.AsyncManager", "emit",
+     ("event", "data", "namespace", "room", "skip_sid", "callback", "to")),
+    ("socketio.base_manager.BaseManager", "get_participants", ("namespace", "room")),
 )
 
 # Instance state read or written, set in these constructors.
@@ -45,6 +50,7 @@ INSTANCE_STATE = {
     "engineio.async_socket.AsyncSocket": ("queue", "connected", "upgrading", "upgraded",
                                           "closing", "closed"),
     "socketio.AsyncServer": ("_binary_packet", "environ", "packet_class", "manager"),
+    "socketio.base_manager.BaseManager": ("rooms", "server"),
 }
 
 # Call paths our overrides depend on: (module, function, text its source must contain).
@@ -55,4 +61,13 @@ CALL_PATHS = (
     ("socketio.base_server", "BaseServer.__init__", "self._engineio_server_class()("),
     # The CONNECT ack and refusals go through _send_packet (never held).
     ("socketio.async_server", "AsyncServer._handle_connect", "await self._send_packet("),
+    # A pub/sub emit is delivered locally (and on every other node) by _handle_emit through
+    # super().emit, which is FastEmit.emit in RedisFanout's MRO.
+    ("socketio.async_pubsub_manager", "AsyncPubSubManager.emit",
+     "await self._handle_emit(message)"),
+    ("socketio.async_pubsub_manager", "AsyncPubSubManager._handle_emit", "await super().emit("),
+    # Direct frame writes (HuddleSocket.offer) are ordered with aiohttp's own writes only
+    # because aiohttp writes an uncompressed frame synchronously, without its send lock.
+    ("aiohttp._websocket.writer", "WebSocketWriter.send_frame",
+     "self._write_websocket_frame(message, opcode, 0)"),
 )

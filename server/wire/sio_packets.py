@@ -22,10 +22,18 @@ class ProtocolFault(ValueError):
 
 class HuddlePacket(sio_packet.Packet):  # type: ignore[misc]
     json: ModuleType = jsonpolicy
+    # jsonpolicy.loads already refuses non-finite numbers: validate() need not walk the data.
+    decodes_finite = True
+
+    @classmethod
+    def data_is_binary(cls, data: Any) -> bool:
+        """Same answer as the library's, short-circuiting (it builds a list at every level)."""
+        return _has_binary(data)
 
 
 class HuddleMsgPackPacket(MsgPackPacket):  # type: ignore[misc]
     json: ModuleType = jsonpolicy
+    decodes_finite = False  # msgpack carries NaN and Infinity natively
 
     def encode(self) -> Any:
         jsonpolicy.check_finite(self.data)
@@ -57,7 +65,21 @@ def validate(pkt: Any, max_attachments: int) -> None:
         count = getattr(pkt, "attachment_count", 0)
         if not 1 <= count <= max_attachments:
             raise ProtocolFault(f"{count} binary attachments (at most {max_attachments})")
-    jsonpolicy.check_finite(data)
+    if not getattr(pkt, "decodes_finite", False):
+        jsonpolicy.check_finite(data)
+
+
+def _has_binary(data: Any) -> bool:
+    if isinstance(data, bytes | bytearray):
+        return True
+    if isinstance(data, dict):
+        data = data.values()
+    elif not isinstance(data, list):
+        return False
+    for item in data:  # noqa: SIM110 - a loop is cheaper than any(<genexpr>) on small payloads
+        if _has_binary(item):
+            return True
+    return False
 
 
 def _check_event(data: Any) -> None:

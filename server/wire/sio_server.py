@@ -61,6 +61,26 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             return
         await super()._send_eio_packet(eio_sid, eio_pkt)
 
+    async def deliver(self, eio_sids: list[str], pkts: list[eio_packet.Packet]) -> None:
+        """Hand the same packets to each connection in one synchronous pass (the broadcast fast
+        path, server/wire/broadcast.py); then close those that went over their byte cap."""
+        held, sockets = self._held, self.eio.sockets
+        slow = []
+        for eio_sid in eio_sids:
+            waiting = held.get(eio_sid)
+            if waiting is not None:
+                waiting.extend(pkts)
+                continue
+            sock = sockets.get(eio_sid)
+            if sock is None:
+                continue
+            for pkt in pkts:
+                if not sock.offer(pkt):
+                    slow.append(sock)
+                    break
+        for sock in slow:
+            await sock.overflowed()
+
     def serves(self, namespace: str) -> bool:
         return bool(namespace in self.handlers or namespace in self.namespace_handlers
                     or self.namespaces == "*" or namespace in self.namespaces)
