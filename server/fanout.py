@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections import deque
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "huddle:fanout"
 RECONNECT_MAX_S = 1.0
+PUBLISH_BATCH = 64  # messages per Redis round trip when the outbox has a backlog
 PEERS_GRACE_S = 2 * RECONNECT_MAX_S + 0.5  # longest wait for other nodes to resubscribe
 
 
@@ -122,7 +124,7 @@ class RedisFanout(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            queued_at, data = self._outbox[0]
+            queued_at = self._outbox[0][0]
             if time.monotonic() - queued_at > self.max_delay_s:
                 self._outbox.popleft()
                 self._drop(1, f"older than {self.max_delay_s}s")
@@ -134,10 +136,11 @@ class RedisFanout(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]
                 continue
             if self._rejoining:
                 await self._await_peers()
+            # Everything queued goes out in one round trip (bounded): one publish per round trip
+            # made bursts queue behind each other (p99 1.2 s at 16 broadcasts in flight).
+            batch = [item for _, item in itertools.islice(self._outbox, PUBLISH_BATCH)]
             try:
-                receivers = await asyncio.wait_for(
-                    self.redis.publish(self.channel, self.json.dumps(data)), self.timeout_s
-                )
+                receivers = await asyncio.wait_for(self._publish_batch(batch), self.timeout_s)
             except Exception as exc:
                 self._rejoining = True
                 self.stats.publish_failures += 1
@@ -147,13 +150,22 @@ class RedisFanout(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, RECONNECT_MAX_S)
                 continue
-            self._outbox.popleft()
-            self._peers = int(receivers)  # subscribed nodes, ourselves included
-            self.stats.published += 1
+            for _ in batch:
+                self._outbox.popleft()
+            self._peers = receivers  # subscribed nodes, ourselves included
+            self.stats.published += len(batch)
             self.stats.queued = len(self._outbox)
             if not self.publishing:
                 logger.warning("fan-out publishing again; %d queued", len(self._outbox))
             self.publishing, backoff = True, 0.1
+
+    async def _publish_batch(self, batch: list[Any]) -> int:
+        """Publish ``batch`` in one pipeline; the subscriber count of the last message."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for data in batch:
+                pipe.publish(self.channel, self.json.dumps(data))
+            replies = await pipe.execute()
+        return int(replies[-1])
 
     async def _await_peers(self) -> None:
         """After an outage, hold publishing until as many nodes have resubscribed as were
