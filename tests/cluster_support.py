@@ -126,12 +126,15 @@ class Node:
             _stop(self.proc)
 
 
+GHOST_BOUND_S = 3.0  # the test nodes' HUDDLE_GHOST_BOUND_MS
+
+
 def node_env(redis_url: str, **extra: str) -> dict[str, str]:
     """Settings for test nodes: a short ghost bound (3 s) and fast pings."""
     return {
         "REDIS_URL": redis_url,
         "HUDDLE_HEARTBEAT_MS": "500",
-        "HUDDLE_GHOST_BOUND_MS": "3000",
+        "HUDDLE_GHOST_BOUND_MS": str(int(GHOST_BOUND_S * 1000)),
         "HUDDLE_PING_INTERVAL_MS": "1000",
         "HUDDLE_PING_TIMEOUT_MS": "2000",
         "HUDDLE_LOG_LEVEL": "INFO",

@@ -11,6 +11,7 @@ import redis
 from server.config import Settings
 from server.store import Store, open_store
 from tests.chat_support import Tab, open_tab
+from tests.cluster_support import Cluster, cluster
 from tests.support import Client, connect, free_port, redis_server, running_app
 
 
@@ -87,3 +88,10 @@ async def chat_tabs(server: str) -> AsyncIterator[Callable[..., Awaitable[Tab]]]
     yield make
     for tab in opened:
         await tab.close()
+
+
+@pytest.fixture
+def lb_cluster() -> Iterator[Cluster]:
+    """A Redis, three Huddle nodes and nginx running deploy/nginx.conf, stopped at the end."""
+    with cluster(3) as running:
+        yield running

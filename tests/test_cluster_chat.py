@@ -5,21 +5,13 @@ a node takes its users offline for their peers within the ghost bound."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.chat_support import Tab, open_tab
-from tests.cluster_support import Cluster, cluster
+from tests.cluster_support import GHOST_BOUND_S, Cluster
 from tests.support import WAIT_S
-
-GHOST_BOUND_S = 3.0  # node_env's HUDDLE_GHOST_BOUND_MS
-
-
-@pytest.fixture
-def lb_cluster() -> Iterator[Cluster]:
-    with cluster(3) as running:
-        yield running
 
 
 @pytest.fixture

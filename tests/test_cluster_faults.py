@@ -13,17 +13,9 @@ import pytest
 import socketio
 
 from tests.cluster_js import js_client
-from tests.cluster_support import Cluster, cluster, wait_for_readiness
+from tests.cluster_support import GHOST_BOUND_S, Cluster, cluster, wait_for_readiness
 from tests.support import QUIET_S, WAIT_S, Client, connect
 from tests.test_cluster_nginx import until
-
-GHOST_BOUND_S = 3.0  # node_env's HUDDLE_GHOST_BOUND_MS
-
-
-@pytest.fixture
-def lb_cluster() -> Iterator[Cluster]:
-    with cluster(3) as running:
-        yield running
 
 
 @pytest.fixture
