@@ -144,19 +144,14 @@ class LobbyService:
         code = await self._require_code(member)
         room = await self._load(code)
         player = room.require(member)
-        timestamp = self._now()
-
-        def build(seq: int) -> Doc:
-            return {
-                "id": uuid.uuid4().hex,
-                "seq": seq,
-                "code": code,
-                "nickname": player.nickname,
-                "message": text,
-                "timestamp": timestamp,
-            }
-
-        return await self._store.log_append(messages_key(code), build, cap=MESSAGE_HISTORY)
+        message = {
+            "id": uuid.uuid4().hex,
+            "code": code,
+            "nickname": player.nickname,
+            "message": text,
+            "timestamp": self._now(),
+        }
+        return await self._store.log_append(messages_key(code), message, cap=MESSAGE_HISTORY)
 
     async def remove_node(self, node: str) -> list[Left]:
         """Unseat every player that ``node`` held: the sweep behind per-member cleanup, for

@@ -76,7 +76,7 @@ async def test_concurrent_mutations_all_apply(store: Store) -> None:
 
 async def test_log_sequences_cap_and_ranges(store: Store) -> None:
     for n in range(1, 8):
-        entry = await store.log_append("log:1", lambda seq: {"seq": seq, "at": "t"}, cap=5)
+        entry = await store.log_append("log:1", {"at": "t"}, cap=5)
         assert entry == {"seq": n, "at": "t"}
     assert [e["seq"] for e in await store.log_range("log:1", limit=10)] == [3, 4, 5, 6, 7]
     assert [e["seq"] for e in await store.log_range("log:1", limit=2)] == [6, 7]
@@ -85,12 +85,12 @@ async def test_log_sequences_cap_and_ranges(store: Store) -> None:
     assert await store.log_range("log:1", limit=0) == []
     await store.log_delete("log:1")
     assert await store.log_range("log:1", limit=10) == []
-    assert (await store.log_append("log:1", lambda seq: {"seq": seq}, cap=5))["seq"] == 1
+    assert (await store.log_append("log:1", {"at": "t"}, cap=5))["seq"] == 1
 
 
 async def test_concurrent_appends_get_distinct_ordered_seqs(store: Store) -> None:
     entries = await asyncio.gather(
-        *(store.log_append("log:1", lambda seq: {"seq": seq}, cap=100) for _ in range(30))
+        *(store.log_append("log:1", {"n": n}, cap=100) for n in range(30))
     )
     assert sorted(e["seq"] for e in entries) == list(range(1, 31))
     assert [e["seq"] for e in await store.log_range("log:1", limit=100)] == list(range(1, 31))
@@ -98,3 +98,12 @@ async def test_concurrent_appends_get_distinct_ordered_seqs(store: Store) -> Non
 
 async def test_ping(store: Store) -> None:
     await store.ping()
+
+
+async def test_log_entries_keep_their_fields_and_refuse_their_own_seq(store: Store) -> None:
+    entry = await store.log_append("log:1", {"text": "héllo ✓", "n": 1.5, "ok": True}, cap=5)
+    assert entry == {"seq": 1, "text": "héllo ✓", "n": 1.5, "ok": True}
+    assert await store.log_range("log:1", limit=5) == [entry]
+    for bad in ({}, {"seq": 9}):
+        with pytest.raises(ValueError):
+            await store.log_append("log:1", bad, cap=5)

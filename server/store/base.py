@@ -60,8 +60,13 @@ class Store(ABC):
         """
 
     @abstractmethod
-    async def log_append(self, key: str, build: Callable[[int], Doc], *, cap: int) -> Doc:
-        """Append ``build(seq)`` with the next seq (1, 2, ...); keep only the last ``cap``."""
+    async def log_append(self, key: str, doc: Doc, *, cap: int) -> Doc:
+        """Append ``{"seq": next, **doc}`` (seq 1, 2, ...); keep only the last ``cap``.
+
+        Taking the seq and storing the entry are one atomic step on every twin: no gaps and no
+        reordering, even when processes crash or append concurrently. ``doc`` is a non-empty
+        object without a ``seq`` of its own. Returns the stored entry.
+        """
 
     @abstractmethod
     async def log_range(

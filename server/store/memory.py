@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TypeVar, cast
 
 from server.store.base import Doc, Mutator, Store
@@ -91,10 +91,11 @@ class MemoryStore(Store):
         self._write(key, {"owner": owner}, ttl_ms)
         return True
 
-    async def log_append(self, key: str, build: Callable[[int], Doc], *, cap: int) -> Doc:
+    async def log_append(self, key: str, doc: Doc, *, cap: int) -> Doc:
+        _check_entry(doc)
         seq = self._seqs.get(key, 0) + 1
         self._seqs[key] = seq
-        doc = build(seq)
+        doc = {"seq": seq, **doc}
         entries = self._logs.setdefault(key, [])
         entries.append((seq, json.dumps(doc, allow_nan=False)))
         del entries[:-cap]
@@ -186,3 +187,9 @@ class MemoryStore(Store):
         hits.append(now)
         self._hits[key] = hits
         return 0
+
+
+def _check_entry(doc: Doc) -> None:
+    # The same precondition as the Redis twin, whose Lua script splices the seq into the JSON.
+    if not doc or "seq" in doc:
+        raise ValueError("a log entry is a non-empty object without its own 'seq'")

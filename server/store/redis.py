@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
@@ -28,6 +28,14 @@ MAX_MUTATE_ATTEMPTS = 64
 # Lua runs atomically inside Redis: no other client's command interleaves, so the seq, the
 # entry, the token and the mark are all written or none are (no gaps, no duplicates).
 # The entry JSON gets its seq spliced in front: the caller's doc is a non-empty object.
+APPEND = """
+local seq = redis.call('INCR', KEYS[2])
+local entry = '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2)
+redis.call('ZADD', KEYS[1], seq, entry)
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[2]) + 1))
+return entry
+"""
+
 APPEND_ONCE = """
 local log, seqkey, tokens, marks, names = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local body, cap, token = ARGV[1], tonumber(ARGV[2]), ARGV[3]
@@ -106,6 +114,7 @@ class RedisStore(Store):
             retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
             health_check_interval=15,
         )
+        self._append = self._redis.register_script(APPEND)
         self._append_once = self._redis.register_script(APPEND_ONCE)
         self._rate_hit = self._redis.register_script(RATE_HIT)
 
@@ -170,16 +179,12 @@ class RedisStore(Store):
             result = await self._redis.eval(_CLAIM_SCRIPT, 1, key, _dumps({"owner": owner}), ttl_ms)
             return bool(result)
 
-    async def log_append(self, key: str, build: Callable[[int], Doc], *, cap: int) -> Doc:
+    async def log_append(self, key: str, doc: Doc, *, cap: int) -> Doc:
+        if not doc or "seq" in doc:
+            raise ValueError("a log entry is a non-empty object without its own 'seq'")
         async with _translate_faults():
-            seq = int(await self._redis.incr(f"{key}:seq"))
-            doc = build(seq)
-            # A sorted set scored by seq keeps order even when two processes append at once.
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.zadd(key, {_dumps(doc): seq})
-                pipe.zremrangebyrank(key, 0, -(cap + 1))
-                await pipe.execute()
-            return doc
+            entry = await self._append(keys=[key, f"{key}:seq"], args=[_dumps(doc), cap])
+        return cast(Doc, _loads(entry))
 
     async def log_range(
         self, key: str, *, limit: int, before: int | None = None, after: int | None = None
