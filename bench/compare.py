@@ -30,7 +30,7 @@ ROOT = BENCH.parent
 NODE_DIR = BENCH / "node"
 PY = sys.executable
 sys.path.insert(0, str(ROOT))
-from tests.support import free_port, wait_for_port  # noqa: E402
+from tests.support import free_port, stop_process, wait_for_port  # noqa: E402
 
 SERVER_CPU, LOAD_CPU = "0", "1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -94,12 +94,7 @@ def process(argv: list[str], env: dict[str, str], port: int) -> Iterator[subproc
         wait_for_port(port, timeout_s=30)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
 
 
 @contextmanager

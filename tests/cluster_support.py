@@ -21,22 +21,9 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.support import ROOT, WAIT_S, free_port, wait_for_port
+from tests.support import ROOT, WAIT_S, free_port, stop_process, wait_for_port
 
 STOP_S = 10.0
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    with suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGCONT)  # a paused process cannot act on SIGTERM
-        proc.terminate()
-    try:
-        proc.wait(timeout=STOP_S)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=STOP_S)
 
 
 class RedisProcess:
@@ -79,7 +66,7 @@ class RedisProcess:
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop(self.proc)
+            stop_process(self.proc, STOP_S)
             self.proc = None
 
 
@@ -123,7 +110,7 @@ class Node:
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop(self.proc)
+            stop_process(self.proc, STOP_S)
 
 
 GHOST_BOUND_S = 3.0  # the test nodes' HUDDLE_GHOST_BOUND_MS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -139,8 +140,7 @@ def redis_server() -> Iterator[str]:
         wait_for_port(port)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_process(proc)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -165,11 +165,20 @@ def server_process(port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[
         wait_for_port(port)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
         if proc.stderr:
             proc.stderr.close()
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    """SIGTERM (after SIGCONT, should it be paused), then SIGKILL if it lingers; bounded."""
+    if proc.poll() is not None:
+        return
+    with suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout_s)
