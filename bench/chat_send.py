@@ -51,7 +51,10 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=2)
     args = parser.parse_args()
     with ExitStack() as stack:
-        env = {"HUDDLE_CHAT_RATE_LIMIT": "100000", "HUDDLE_LOG_LEVEL": "WARNING"}
+        # One client sends as fast as acks come back: lift both the chat quota and the
+        # per-connection event rate limit, which would otherwise (rightly) refuse it.
+        env = {"HUDDLE_CHAT_RATE_LIMIT": "100000", "HUDDLE_RATE_LIMIT_PER_S": "0",
+               "HUDDLE_LOG_LEVEL": "WARNING"}
         if args.redis:
             env["REDIS_URL"] = stack.enter_context(redis_server())
         port = free_port()

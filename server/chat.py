@@ -163,16 +163,16 @@ class ChatService:
         )
         if not created:
             return Sent(chat, message, False, {}, {})
-        # Members are independent reads: overlap their round trips.
-        views = await asyncio.gather(*(self._member_view(m, chat) for m in chat.members))
-        updates = {m: summary for m, (summary, _) in zip(chat.members, views, strict=True)}
-        badges = {m: badge for m, (_, badge) in zip(chat.members, views, strict=True)}
+        # The chat's newest entry and its names are the same for every member: read them once.
+        # Each member's unread map is their own; overlap those round trips.
+        last = (await self._store.log_last([log]))[0]
+        names = await self._nicknames(set(chat.members)) if chat.kind == "direct" else {}
+        unreads = await asyncio.gather(*(self._unread_map(m) for m in chat.members))
+        updates, badges = {}, {}
+        for member, unread in zip(chat.members, unreads, strict=True):
+            updates[member] = chat.summary(member, names, last, unread.get(chat.chat_id, 0))
+            badges[member] = rules.badge(unread, chat.chat_id)
         return Sent(chat, message, True, updates, badges)
-
-    async def _member_view(self, member: str, chat: Chat) -> tuple[Summary, dict[str, Any]]:
-        unread = await self._unread_map(member)
-        summary = (await self._summaries(member, [chat], unread))[0]
-        return summary, rules.badge(unread, chat.chat_id)
 
     # -- read cursors --------------------------------------------------------------------
     async def mark_read(self, user_id: str, chat_id: str, seq: int) -> Read:
