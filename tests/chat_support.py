@@ -66,6 +66,19 @@ async def open_tab(url: str, user_id: str, nickname: str | None = None,
     return tab
 
 
+async def open_tab_into(opened: list[Tab], url: str, user_id: str) -> Tab:
+    """``open_tab`` as ``user_id`` (nickname from the id), recorded in ``opened`` for cleanup."""
+    tab = await open_tab(url, user_id, user_id.title())
+    opened.append(tab)
+    return tab
+
+
+async def close_all(tabs: list[Tab]) -> None:
+    for tab in tabs:
+        await tab.close()
+    tabs.clear()
+
+
 async def refused(url: str, auth: Any) -> Any:
     """Connect with ``auth`` expecting a refusal; return the connect_error data."""
     sio = socketio.AsyncClient(reconnection=False)

@@ -10,7 +10,7 @@ import redis
 
 from server.config import Settings
 from server.store import Store, open_store
-from tests.chat_support import Tab, open_tab
+from tests.chat_support import Tab, close_all, open_tab
 from tests.cluster_support import Cluster, cluster
 from tests.support import Client, connect, free_port, redis_server, running_app
 
@@ -95,3 +95,11 @@ def lb_cluster() -> Iterator[Cluster]:
     """A Redis, three Huddle nodes and nginx running deploy/nginx.conf, stopped at the end."""
     with cluster(3) as running:
         yield running
+
+
+@pytest.fixture
+async def tabs() -> AsyncIterator[list[Tab]]:
+    """``/chat`` tabs a test opens on servers of its own; all are closed at the end."""
+    opened: list[Tab] = []
+    yield opened
+    await close_all(opened)

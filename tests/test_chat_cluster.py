@@ -7,9 +7,7 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 
-import pytest
-
-from tests.chat_support import Tab, open_tab
+from tests.chat_support import Tab, close_all, open_tab_into
 from tests.support import free_port, server_process
 
 NODES = ("node-a", "node-b")
@@ -42,23 +40,8 @@ async def nodes(redis_url: str, ports: tuple[int, int], tabs: list[Tab], **env: 
             await close_all(tabs)
 
 
-async def close_all(tabs: list[Tab]) -> None:
-    for tab in tabs:
-        await tab.close()
-    tabs.clear()
-
-
-@pytest.fixture
-async def tabs() -> AsyncIterator[list[Tab]]:
-    opened: list[Tab] = []
-    yield opened
-    await close_all(opened)
-
-
 async def tab_on(opened: list[Tab], port: int, user_id: str) -> Tab:
-    tab = await open_tab(f"http://127.0.0.1:{port}", user_id, user_id.title())
-    opened.append(tab)
-    return tab
+    return await open_tab_into(opened, f"http://127.0.0.1:{port}", user_id)
 
 
 async def test_a_user_on_one_node_messages_a_user_on_the_other(

@@ -5,27 +5,13 @@ a node takes its users offline for their peers within the ghost bound."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
-from tests.chat_support import Tab, open_tab
+from tests.chat_support import Tab, open_tab_into
 from tests.cluster_support import GHOST_BOUND_S, Cluster
 from tests.support import WAIT_S
 
 
-@pytest.fixture
-async def tabs() -> AsyncIterator[list[Tab]]:
-    opened: list[Tab] = []
-    yield opened
-    for tab in opened:
-        await tab.close()
-
-
 async def tab_via(lb: Cluster, key: str, user: str, opened: list[Tab]) -> Tab:
-    tab = await open_tab(f"{lb.lb.url}?affinity={key}", user, user.title())
-    opened.append(tab)
-    return tab
+    return await open_tab_into(opened, f"{lb.lb.url}?affinity={key}", user)
 
 
 async def test_dm_from_node_1_reaches_every_tab_on_other_nodes(
