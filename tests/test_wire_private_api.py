@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 from importlib.metadata import version
@@ -63,3 +64,12 @@ def test_call_paths_are_unchanged(module: str, function: str, needle: str) -> No
     for name in function.split("."):
         target = getattr(target, name)
     assert needle in inspect.getsource(target)
+
+
+@pytest.mark.parametrize(("module", "function", "digest"), private_api.COPIED)
+def test_copied_methods_are_unchanged_upstream(module: str, function: str, digest: str) -> None:
+    target: Any = importlib.import_module(module)
+    for name in function.split("."):
+        target = getattr(target, name)
+    source = inspect.getsource(target)
+    assert hashlib.sha256(source.encode()).hexdigest() == digest, f"{module}.{function} changed"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import engineio
@@ -33,6 +33,9 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         self.ws_deflate = False
         self.faults = ThrottledLog(logger)
         self._background: set[asyncio.Task[None]] = set()
+        # (sid, "4...") -> True if the Socket.IO layer took this message synchronously; set by
+        # HuddleSocketServer (see HuddleSocket.fast_receive).
+        self.fast_message: Callable[[str, str], bool] | None = None
 
     def configure(self, *, trusted_proxies: tuple[str, ...], max_queued_bytes: int,
                   ws_deflate: bool) -> None:

@@ -45,6 +45,9 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         # coroutine frame or Event (memory per connection is a benchmark target).
         self._timer: asyncio.TimerHandle | None = None
         self._pong_deadline: float | None = None  # set while a ping awaits its pong
+        # True while the WebSocket reader waits for the next message with nothing unhandled:
+        # only then may a message be handled as it is parsed (see fast_receive).
+        self.inbound_idle = False
 
     # -- heartbeat: the server pings every pingInterval and needs a pong within pingTimeout --
     def start_heartbeat(self) -> None:
@@ -193,6 +196,27 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
             if self.closing or self.closed:
                 return  # e.g. an earlier packet of this payload was a protocol violation
             await self.receive(pkt)
+
+    def fast_receive(self, text: str) -> bool:
+        """Handle a text frame of an upgraded WebSocket as aiohttp parses it, if it is a pong
+        or a message the Socket.IO layer takes synchronously (``server.fast_message``); False
+        leaves it to ``receive``, which handles everything (server/wire/ws_inbound.py)."""
+        if self.closing or self.closed:
+            return False
+        head = text[:1]
+        if head == "4":
+            hook = self.server.fast_message
+            if hook is None:
+                return False
+            try:
+                return hook(self.sid, text)
+            except Exception:  # the full path will handle (and judge) this message
+                logger.exception("sid=%s fast path failed; using the full path", self.sid)
+                return False
+        if text == "3":
+            self._pong_received()
+            return True
+        return False
 
     async def receive(self, pkt: eio_packet.Packet) -> None:
         kind = pkt.packet_type

@@ -11,14 +11,15 @@ from engineio import packet as eio_packet
 
 from server.wire import eio_codec
 from server.wire.eio_socket import HuddleSocket
+from server.wire.ws_inbound import HuddleWebSocketResponse
 
 logger = logging.getLogger(__name__)
 PROBE_TYPES = frozenset({eio_packet.PING, eio_packet.UPGRADE})
 
 
-def _response(sock: HuddleSocket) -> web.WebSocketResponse:
+def _response(sock: HuddleSocket) -> HuddleWebSocketResponse:
     server = sock.server
-    return web.WebSocketResponse(max_msg_size=server.max_http_buffer_size,
+    return HuddleWebSocketResponse(max_msg_size=server.max_http_buffer_size,
                                  compress=server.ws_deflate, timeout=2.0)
 
 
@@ -45,9 +46,13 @@ async def serve(sock: HuddleSocket, request: web.Request) -> web.WebSocketRespon
         writer = asyncio.create_task(_write(sock, ws), name=f"eio-ws-writer-{sock.sid}")
     else:
         sock.go_direct(ws)
+        # Text messages are now offered to the session as they are parsed (ws_inbound.py).
+        ws.inbound.sock = sock
     try:
         await _read(sock, ws)
     finally:
+        sock.inbound_idle = False
+        ws.inbound.sock = None
         if not sock.closed:
             await sock.close(wait=False, abort=True, reason=sock.server.reason.TRANSPORT_CLOSE)
         if writer is not None:
@@ -99,7 +104,9 @@ async def _next(ws: web.WebSocketResponse, sock: HuddleSocket) -> eio_packet.Pac
 
 async def _read(sock: HuddleSocket, ws: web.WebSocketResponse) -> None:
     while not sock.closed:
+        sock.inbound_idle = True
         msg = await ws.receive()
+        sock.inbound_idle = False
         if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
             return  # close frame, error, or a message over maxPayload
         try:

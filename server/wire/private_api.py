@@ -7,7 +7,7 @@ signatures, or the call paths noted below change underneath us.
 
 from __future__ import annotations
 
-SUPPORTED = {"python-engineio": "4.15.", "python-socketio": "5.18."}
+SUPPORTED = {"python-engineio": "4.15.", "python-socketio": "5.18.", "aiohttp": "3.14."}
 
 # (import path of the owner, attribute, the parameters we call it with or None if not callable)
 ATTRIBUTES: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
@@ -40,6 +40,21 @@ ATTRIBUTES: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("socketio.async_manager.AsyncManager", "emit",
      ("event", "data", "namespace", "room", "skip_sid", "callback", "to")),
     ("socketio.base_manager.BaseManager", "get_participants", ("namespace", "room")),
+    # The inbound fast path (server/wire/ws_inbound.py): aiohttp's parser calls the queue's
+    # feed_data for every message; our subclass overrides it and reads _buffer.
+    ("aiohttp._websocket.reader.WebSocketDataQueue", "feed_data", ("data", "size")),
+    ("aiohttp._websocket.reader.WebSocketDataQueue", "_buffer", None),
+    ("aiohttp.web_ws.WebSocketResponse", "_post_start", ("request", "protocol", "writer")),
+    ("aiohttp.web_ws.WebSocketResponse", "_reset_heartbeat", ()),
+    ("aiohttp.web_ws.WebSocketResponse", "_on_data_received", ()),
+)
+
+# Methods copied into a Huddle subclass, with the sha256 of the library's source they were
+# copied from: any change to it fails tests/test_wire_private_api.py until the copy is re-read.
+COPIED = (
+    # HuddleWebSocketResponse._post_start swaps in InboundQueue (server/wire/ws_inbound.py).
+    ("aiohttp.web_ws", "WebSocketResponse._post_start",
+     "5537cb3f2ecae6ed9f4d27d6d9255adb414e81efcc4d23ede6bacd762d56ed93"),
 )
 
 # Instance state read or written, set in these constructors.

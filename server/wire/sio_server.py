@@ -17,8 +17,10 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
+from server.wire import sio_fast
 from server.wire.eio_server import HuddleEngineServer
-from server.wire.sio_packets import ProtocolFault, validate
+from server.wire.inbox import Inbox
+from server.wire.sio_packets import HuddlePacket, ProtocolFault, validate
 from server.wire.throttle import ThrottledLog, TokenBucket
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,11 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self._held: dict[str, list[eio_packet.Packet]] = {}  # eio_sid -> sends held during connect
         self._buckets: dict[str, tuple[TokenBucket, TokenBucket]] = {}
         self._expiring: set[asyncio.Future[None]] = set()
+        # Inbound events run from one FIFO on worker tasks, not a task each (wire/inbox.py).
+        self.inbox = Inbox("sio-events")
+        self.fast_events = 0  # events taken by fast_event (tests and benchmarks read it)
+        if self.packet_class is HuddlePacket:  # JSON: text frames carry whole EVENT packets
+            self.eio.fast_message = self.fast_event
 
     def _engineio_server_class(self) -> type[HuddleEngineServer]:
         return HuddleEngineServer
@@ -150,20 +157,80 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         else:
             await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
 
+    # -- events: one FIFO for the full path and the fast path ---------------------------------
+    def fast_event(self, eio_sid: str, frame: str) -> bool:
+        """Take an Engine.IO message frame of an upgraded WebSocket synchronously if it is a
+        plain text EVENT for a connected namespace that the rate limit admits; False leaves the
+        frame to the full path (``_handle_eio_message``), which also makes every refusal."""
+        parsed = sio_fast.parse_event(frame)
+        if parsed is None or eio_sid in self._binary_packet or eio_sid in self._held:
+            return False
+        namespace, ack_id, data = parsed
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None or not self.manager.is_connected(sid, namespace):
+            return False
+        # A refused token is not spent: the full path takes it again and answers the refusal.
+        if self.rate_limit_per_s > 0 and not self._buckets_of(eio_sid)[0].take():
+            return False
+        # With no function handlers (Huddle registers none) the namespace object is the handler;
+        # otherwise the library's own lookup runs (_trigger_event).
+        handler = None if self.handlers else self.namespace_handlers.get(namespace)
+        self.inbox.put(self._run_event, eio_sid, sid, namespace, handler, ack_id, data)
+        self.fast_events += 1
+        return True
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None,
+                            data: list[Any]) -> None:
+        namespace = namespace or "/"
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if not self.manager.is_connected(sid, namespace):
+            logger.debug("event from eio_sid=%s, not connected to %s", eio_sid, namespace)
+            return
+        self.inbox.put(self._run_event, eio_sid, sid, namespace, None, id, data)
+
+    # Positional on purpose: called per event through Inbox.put(fn, *args), no wrapper object.
+    async def _run_event(self, eio_sid: str, sid: str, namespace: str, handler: Any,  # noqa: PLR0917
+                         ack_id: int | None, data: list[Any]) -> None:
+        """python-socketio's _handle_event_internal; ``handler`` is the namespace object when
+        the fast path already resolved it."""
+        if handler is None:
+            r = await self._trigger_event(data[0], namespace, sid, *data[1:])
+        else:
+            r = await handler.trigger_event(data[0], sid, *data[1:])
+        if ack_id is None or r == self.not_handled:
+            return
+        args = [] if r is None else list(r) if isinstance(r, tuple) else [r]
+        text = None if eio_sid in self._held else sio_fast.ack_frame(namespace, ack_id, args)
+        sock = self.eio.sockets.get(eio_sid)
+        if text is None or sock is None or self.packet_class is not HuddlePacket:
+            await self._send_packet(eio_sid, self.packet_class(
+                sio_packet.ACK, namespace=namespace, id=ack_id, data=args))
+        elif not sock.offer(eio_packet.Packet(eio_packet.MESSAGE, data=text)):
+            await sock.overflowed()
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        await self.inbox.close()
+
     def _namespaces_of(self, eio_sid: str) -> list[str]:
         return [ns for ns in self.manager.get_namespaces()
                 if self.manager.sid_from_eio_sid(eio_sid, ns) is not None]
+
+    def _buckets_of(self, eio_sid: str) -> tuple[TokenBucket, TokenBucket]:
+        buckets = self._buckets.get(eio_sid)
+        if buckets is None:
+            rate, burst = self.rate_limit_per_s, self.rate_limit_burst
+            # Rejections drain a second bucket that refills at a tenth of the rate: a client
+            # that keeps sending well above the limit runs it dry and is disconnected.
+            self._buckets[eio_sid] = buckets = (TokenBucket(rate, burst),
+                                                TokenBucket(rate / 10, burst))
+        return buckets
 
     async def _admit(self, eio_sid: str, pkt: Any) -> bool:
         """Token bucket per connection; persistent flooders are disconnected."""
         if self.rate_limit_per_s <= 0:
             return True
-        if eio_sid not in self._buckets:
-            rate, burst = self.rate_limit_per_s, self.rate_limit_burst
-            # Rejections drain a second bucket that refills at a tenth of the rate: a client
-            # that keeps sending well above the limit runs it dry and is disconnected.
-            self._buckets[eio_sid] = (TokenBucket(rate, burst), TokenBucket(rate / 10, burst))
-        events, strikes = self._buckets[eio_sid]
+        events, strikes = self._buckets_of(eio_sid)
         if events.take():
             return True
         if not strikes.take():
