@@ -130,9 +130,10 @@ def _compile_schema(schema: Schema) -> FastLoad:
             return None
         for result_key, factory in factories:
             value = factory()
-            if value is missing:  # marshmallow would omit the key; rare, let it do so
-                return None
-            result[result_key] = value
+            if value is missing:  # marshmallow omits a field that loads as missing
+                del result[result_key]
+            else:
+                result[result_key] = value
         return result
 
     return fast
