@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Final
 
-from marshmallow import RAISE, Schema, fields, missing, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate
 from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
 
 from schemas.fields import StrictBool, StrictInt, Text
@@ -129,7 +129,10 @@ def _compile_schema(schema: Schema) -> FastLoad:
         if present != len(raw):  # a key that is no field's data key: unknown = RAISE
             return None
         for result_key, factory in factories:
-            value = factory()
+            try:
+                value = factory()
+            except ValidationError:  # marshmallow reports it under the field's name
+                return None
             if value is missing:  # marshmallow omits a field that loads as missing
                 del result[result_key]
             else:

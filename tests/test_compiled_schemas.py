@@ -323,6 +323,19 @@ def test_a_default_factory_returning_missing_omits_the_key_as_marshmallow_does()
     assert assert_agrees(schema, {"x": "y"})
 
 
+def _refuse() -> str:
+    raise ValidationError("no default")
+
+
+def test_a_default_factory_raising_validation_error_is_reported_by_marshmallow() -> None:
+    schema = with_field(fields.String(load_default=_refuse))
+    assert compile_fast(schema) is not None
+    assert not assert_agrees(schema, {})
+    with pytest.raises(ValidationError) as raised:
+        compile_loader(schema)({})
+    assert raised.value.messages == {"x": ["no default"]}
+
+
 class CustomString(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         return "custom"
