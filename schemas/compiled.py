@@ -72,7 +72,9 @@ def compile_loader(schema: Schema) -> Loader:
 
 
 def compile_fast(schema: Schema) -> FastLoad | None:
-    """The fast path alone (``None`` means "ask marshmallow"), or None if not compilable."""
+    """The fast path alone, or None when the schema is not compiled.
+
+    The fast path returns the loaded dict, or None whenever marshmallow must decide."""
     try:
         return _compile_schema(schema)
     except Unsupported:
