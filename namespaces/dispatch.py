@@ -90,7 +90,9 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def trigger_event(self, event_name: str, *args: Any) -> Any:
         sid = args[0]
-        lock = self._locks.setdefault(sid, asyncio.Lock())
+        lock = self._locks.get(sid)
+        if lock is None:
+            self._locks[sid] = lock = asyncio.Lock()
         if event_name in LIFECYCLE_EVENTS:
             async with lock:
                 try:

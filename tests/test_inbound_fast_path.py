@@ -85,6 +85,9 @@ class Gate(socketio.AsyncNamespace):  # type: ignore[misc]
             return "timed out"
         return "slept"
 
+    async def on_blob(self, sid: str, *args: Any) -> bytes:
+        return b"\x01\x02"
+
     async def on_whoami(self, sid: str, *args: Any) -> bool:
         task = asyncio.current_task()
         await asyncio.sleep(0)
@@ -120,6 +123,18 @@ async def test_handlers_run_in_a_task_of_their_own_so_timeouts_work() -> None:
         frames = {await recv(ws), await recv(ws)}
         assert frames == {'43/gate,1["timed out"]', '43/gate,2[true]'}
         assert fast_events(wire) == before + 2
+        await ws.close()
+
+
+async def test_a_binary_ack_to_a_fast_path_event_is_a_binary_ack() -> None:
+    async with serve() as wire:
+        wire.sio.register_namespace(Gate())
+        ws = await sio_connect(wire, "/gate", auth_event=False)
+        before = fast_events(wire)
+        await ws.send_str('42/gate,3["blob"]')
+        assert await recv(ws) == '461-/gate,3[{"_placeholder":true,"num":0}]'
+        assert await recv(ws) == b"\x01\x02"
+        assert fast_events(wire) == before + 1
         await ws.close()
 
 

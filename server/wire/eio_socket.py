@@ -112,11 +112,20 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         self.queue.put_nowait(pkt)
         return True
 
+    def offer_message(self, text: str) -> bool:
+        """``offer`` for one text MESSAGE to this session alone (an ack): on a direct WebSocket
+        its frame is built here, with no packet object or frame cache."""
+        if self.direct is None or self.closed or self.closing:
+            return self.offer(eio_packet.Packet(eio_packet.MESSAGE, data=text))
+        return self._write_frame(wsframe.text_frame("4" + text))
+
     def _write(self, pkt: eio_packet.Packet) -> bool:
+        return self._write_frame(wsframe.frame(pkt))
+
+    def _write_frame(self, data: bytes) -> bool:
         transport, ws = self.transport, self.direct
         if transport is None or ws is None or ws.closed or transport.is_closing():
             return True  # the connection is going away; the reader ends the session
-        data = wsframe.frame(pkt)
         # Bytes the kernel has not taken yet stay in the transport's buffer: that is this
         # session's backlog, bounded like the queue of a polling session.
         if transport.get_write_buffer_size() + len(data) > self.server.max_queued_bytes:

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from server.wire import jsonpolicy
-from server.wire.sio_packets import RESERVED_EVENTS, _has_binary
+from server.wire.sio_packets import RESERVED_EVENTS
 
 # "4" (Engine.IO MESSAGE), "2" (Socket.IO EVENT), an optional "/namespace," (no query string),
 # an optional ack id of ASCII digits, then the JSON array.
@@ -39,8 +39,10 @@ def parse_event(frame: str) -> tuple[str, int | None, list[Any]] | None:
 
 def ack_frame(namespace: str, ack_id: int, args: list[Any]) -> str | None:
     """The Socket.IO ACK packet text (as ``Packet.encode`` writes it), or None if ``args``
-    carries binary data (a BINARY_ACK, left to the packet class)."""
-    if _has_binary(args):
+    is not plain JSON: binary data (a BINARY_ACK) and every error are the packet class's."""
+    try:
+        body = jsonpolicy.dumps(args, separators=(",", ":"))
+    except TypeError:  # bytes, or something JSON cannot carry: neither JSON encoder writes it
         return None
     prefix = "3" if namespace == "/" else f"3{namespace},"
-    return f"{prefix}{ack_id}{jsonpolicy.dumps(args, separators=(',', ':'))}"
+    return f"{prefix}{ack_id}{body}"

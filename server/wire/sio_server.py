@@ -205,7 +205,7 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         if text is None or sock is None or self.packet_class is not HuddlePacket:
             await self._send_packet(eio_sid, self.packet_class(
                 sio_packet.ACK, namespace=namespace, id=ack_id, data=args))
-        elif not sock.offer(eio_packet.Packet(eio_packet.MESSAGE, data=text)):
+        elif not sock.offer_message(text):
             await sock.overflowed()
 
     async def shutdown(self) -> None:

@@ -29,6 +29,8 @@ TEXT, CLOSE = WSMsgType.TEXT, WSMsgType.CLOSE
 class InboundQueue(WebSocketDataQueue):
     """aiohttp's message queue for one WebSocket, offering text messages to ``sock`` first."""
 
+    __slots__ = ("sock",)  # no per-connection __dict__ (memory per idle WebSocket is a target)
+
     def __init__(self, protocol: Any, limit: int, *, loop: Any) -> None:
         super().__init__(protocol, limit, loop=loop)
         self.sock: HuddleSocket | None = None  # set once the session reads through this queue

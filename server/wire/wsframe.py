@@ -26,12 +26,16 @@ def header(opcode: int, length: int) -> bytes:
     return _LEN8(first, 127, length)
 
 
+def text_frame(text: str) -> bytes:
+    payload = text.encode("utf-8")
+    return header(OP_TEXT, len(payload)) + payload
+
+
 def build(pkt: eio_packet.Packet) -> bytes:
     if pkt.binary:
         payload = bytes(pkt.data)
         return header(OP_BINARY, len(payload)) + payload
-    payload = str(pkt.encode()).encode("utf-8")
-    return header(OP_TEXT, len(payload)) + payload
+    return text_frame(str(pkt.encode()))
 
 
 def frame(pkt: eio_packet.Packet) -> bytes:
