@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -115,6 +116,10 @@ def run_loadgen(kind: str, options: dict[str, Any], pids: list[int]) -> dict[str
     timeout = options.get("seconds", 10) + 180
     cpu_before = sum(cpu_seconds(pid) for pid in pids)
     rss_before = sum(rss_kb(pid) for pid in pids)
+    # The generator is the only child reaped during this call: its CPU share tells whether a
+    # scenario measured the server or the generator (echo saturates the generator's core).
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
     proc = subprocess.Popen(argv, cwd=NODE_DIR, stdout=subprocess.PIPE, text=True)
     result: dict[str, Any] = {}
     held_rss = 0
@@ -130,11 +135,16 @@ def run_loadgen(kind: str, options: dict[str, Any], pids: list[int]) -> dict[str
         if time.monotonic() > deadline:
             break
     proc.wait(timeout=30)
+    wall = time.monotonic() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    loadgen_cpu = (children.ru_utime - children_before.ru_utime
+                   + children.ru_stime - children_before.ru_stime)
     if proc.returncode != 0 or not result:
         raise RuntimeError(f"loadgen {kind} failed with {proc.returncode}")
     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
     ops = result.get("delivered") or result.get("trips") or result.get("clients") or 1
     result["serverCpuUsPerOp"] = cpu / ops * 1e6
+    result["loadgenCpuPct"] = 100 * loadgen_cpu / wall
     if held_rss:
         result["rssPerConnKb"] = (held_rss - rss_before) / result["clients"]
     return result
@@ -174,7 +184,9 @@ class Table:
 
 
 METRICS = [("perSecond", "ops/s", True), ("p50Ms", "p50 ms", False), ("p99Ms", "p99 ms", False),
-           ("serverCpuUsPerOp", "server CPU µs/op", False), ("rssPerConnKb", "KB/conn", False),
+           ("serverCpuUsPerOp", "server CPU µs/op", False),
+           ("loadgenCpuPct", "load generator CPU % (whole run)", False),
+           ("rssPerConnKb", "KB/conn", False),
            ("lost", "lost", False)]
 
 
