@@ -227,6 +227,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default="")
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--out", default=str(BENCH / "results"),
+                        help="where latest.json (every run's raw numbers) is written")
     parser.add_argument("--servers", default="",
                         help="only these servers, e.g. huddle or node,huddle (while iterating)")
     args = parser.parse_args()
@@ -249,8 +251,8 @@ def main() -> int:
               f"{' (quick)' if args.quick else ''}.")
     print(header)
     print(report)
-    out = BENCH / "results"
-    out.mkdir(exist_ok=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(json.dumps(
         {"header": header, "runs": {f"{k[0]}|{k[1]}": v for k, v in table.runs.items()}},
         indent=1))
