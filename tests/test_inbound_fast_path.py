@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 import socketio
 
 from tests.support import connect
@@ -94,12 +97,21 @@ class Gate(socketio.AsyncNamespace):  # type: ignore[misc]
         return task is not None and task is asyncio.current_task()
 
 
-async def test_a_handler_that_suspends_holds_up_no_other_event() -> None:
+@asynccontextmanager
+async def gate_server() -> AsyncIterator[tuple[Wire, Gate]]:
     async with serve() as wire:
         gate = Gate()
         wire.sio.register_namespace(gate)
-        a = await sio_connect(wire, "/gate", auth_event=False)
-        b = await sio_connect(wire, "/gate", auth_event=False)
+        yield wire, gate
+
+
+async def gate_client(wire: Wire) -> aiohttp.ClientWebSocketResponse:
+    return await sio_connect(wire, "/gate", auth_event=False)
+
+
+async def test_a_handler_that_suspends_holds_up_no_other_event() -> None:
+    async with gate_server() as (wire, gate):
+        a, b = await gate_client(wire), await gate_client(wire)
         before = fast_events(wire)
         await a.send_str('42/gate,1["wait"]')
         await a.send_str('42/gate,2["now"]')
@@ -114,9 +126,8 @@ async def test_a_handler_that_suspends_holds_up_no_other_event() -> None:
 
 
 async def test_handlers_run_in_a_task_of_their_own_so_timeouts_work() -> None:
-    async with serve() as wire:
-        wire.sio.register_namespace(Gate())
-        ws = await sio_connect(wire, "/gate", auth_event=False)
+    async with gate_server() as (wire, _):
+        ws = await gate_client(wire)
         before = fast_events(wire)
         await ws.send_str('42/gate,1["timed"]')
         await ws.send_str('42/gate,2["whoami"]')
@@ -127,9 +138,8 @@ async def test_handlers_run_in_a_task_of_their_own_so_timeouts_work() -> None:
 
 
 async def test_a_binary_ack_to_a_fast_path_event_is_a_binary_ack() -> None:
-    async with serve() as wire:
-        wire.sio.register_namespace(Gate())
-        ws = await sio_connect(wire, "/gate", auth_event=False)
+    async with gate_server() as (wire, _):
+        ws = await gate_client(wire)
         before = fast_events(wire)
         await ws.send_str('42/gate,3["blob"]')
         assert await recv(ws) == '461-/gate,3[{"_placeholder":true,"num":0}]'

@@ -20,7 +20,7 @@ PROBE_TYPES = frozenset({eio_packet.PING, eio_packet.UPGRADE})
 def _response(sock: HuddleSocket) -> HuddleWebSocketResponse:
     server = sock.server
     return HuddleWebSocketResponse(max_msg_size=server.max_http_buffer_size,
-                                 compress=server.ws_deflate, timeout=2.0)
+                                   compress=server.ws_deflate, timeout=2.0)
 
 
 async def accept_and_close(request: web.Request) -> web.WebSocketResponse:

@@ -46,7 +46,9 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         # Inbound events run from one FIFO on worker tasks, not a task each (wire/inbox.py).
         self.inbox = Inbox("sio-events")
         self.fast_events = 0  # events taken by fast_event (tests and benchmarks read it)
-        if self.packet_class is HuddlePacket:  # JSON: text frames carry whole EVENT packets
+        # JSON: text frames carry whole EVENT packets, and acks can be written as text.
+        self._json_frames = self.packet_class is HuddlePacket
+        if self._json_frames:
             self.eio.fast_message = self.fast_event
 
     def _engineio_server_class(self) -> type[HuddleEngineServer]:
@@ -166,8 +168,8 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         if parsed is None or eio_sid in self._binary_packet or eio_sid in self._held:
             return False
         namespace, ack_id, data = parsed
-        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-        if sid is None or not self.manager.is_connected(sid, namespace):
+        sid = self._connected_sid(eio_sid, namespace)
+        if sid is None:
             return False
         # A refused token is not spent: the full path takes it again and answers the refusal.
         if self.rate_limit_per_s > 0 and not self._buckets_of(eio_sid)[0].take():
@@ -182,11 +184,17 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None,
                             data: list[Any]) -> None:
         namespace = namespace or "/"
-        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-        if not self.manager.is_connected(sid, namespace):
+        sid = self._connected_sid(eio_sid, namespace)
+        if sid is None:
             logger.debug("event from eio_sid=%s, not connected to %s", eio_sid, namespace)
             return
         self.inbox.put(self._run_event, eio_sid, sid, namespace, None, id, data)
+
+    def _connected_sid(self, eio_sid: str, namespace: str) -> str | None:
+        """The connection's sid in ``namespace``, or None unless it is fully connected there
+        (not connecting or disconnecting): its events are dropped, as the library drops them."""
+        sid: str | None = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        return sid if sid is not None and self.manager.is_connected(sid, namespace) else None
 
     # Positional on purpose: called per event through Inbox.put(fn, *args), no wrapper object.
     async def _run_event(self, eio_sid: str, sid: str, namespace: str, handler: Any,  # noqa: PLR0917
@@ -200,9 +208,11 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         if ack_id is None or r == self.not_handled:
             return
         args = [] if r is None else list(r) if isinstance(r, tuple) else [r]
-        text = None if eio_sid in self._held else sio_fast.ack_frame(namespace, ack_id, args)
         sock = self.eio.sockets.get(eio_sid)
-        if text is None or sock is None or self.packet_class is not HuddlePacket:
+        text = None
+        if self._json_frames and sock is not None and eio_sid not in self._held:
+            text = sio_fast.ack_frame(namespace, ack_id, args)
+        if text is None or sock is None:
             await self._send_packet(eio_sid, self.packet_class(
                 sio_packet.ACK, namespace=namespace, id=ack_id, data=args))
         elif not sock.offer_message(text):
