@@ -28,11 +28,11 @@ from schemas import (
     Typing,
     Unsubscribe,
 )
-from server.chat import ChatService, Sent
-from server.cluster import NodeRegistry
+from server.chat.presence import Change, PresenceService
+from server.chat.service import ChatService, Sent
+from server.cluster.registry import NodeRegistry
 from server.errors import DomainError
 from server.identity import Authenticator, Identity
-from server.presence import Change, PresenceService
 
 logger = logging.getLogger(__name__)
 DOMAIN = "chat"  # this namespace's name in the cluster registry

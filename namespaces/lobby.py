@@ -7,9 +7,9 @@ from typing import Any
 
 from namespaces.dispatch import Ack, EventNamespace, Payload, event, ok
 from schemas import CreateRoom, JoinRoom, LeaveRoom, ListRooms, Ready, SendMessage, StartGame
-from server.cluster import NodeRegistry
-from server.lobby import DOMAIN, Joined, Left, LobbyService
-from server.lobby_rules import Room
+from server.cluster.registry import NodeRegistry
+from server.lobby.rules import Room
+from server.lobby.service import DOMAIN, Joined, Left, LobbyService
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from schemas.fields import EventSchema, StrictBool, StrictInt, Text
-from server.chat_rules import (
+from server.chat.rules import (
     HISTORY_PAGE,
     MAX_GROUP_MEMBERS,
     MAX_HISTORY_PAGE,

@@ -8,7 +8,7 @@ from marshmallow import pre_load, validate
 
 from schemas.fields import EventSchema, StrictBool, StrictInt, Text
 
-CODE_PATTERN = r"^[A-HJ-NP-Z2-9]{6}$"  # matches server.lobby_rules.CODE_ALPHABET
+CODE_PATTERN = r"^[A-HJ-NP-Z2-9]{6}$"  # matches server.lobby.rules.CODE_ALPHABET
 
 
 class RoomCode(Text):

@@ -10,16 +10,16 @@ from aiohttp import web
 
 from namespaces import ChatNamespace, LobbyNamespace
 from namespaces.bench import BenchNamespace
-from server.chat import ChatService
-from server.cluster import NodeRegistry
+from server.chat.presence import PresenceService
+from server.chat.service import ChatService
+from server.cluster.fanout import RedisFanout
+from server.cluster.registry import NodeRegistry
 from server.config import Settings
 from server.engine import build_socketio, close_all_sessions, start_fanout
 from server.errors import Unavailable
-from server.fanout import RedisFanout
 from server.health import health_routes
 from server.identity import Authenticator
-from server.lobby import LobbyService
-from server.presence import PresenceService
+from server.lobby.service import LobbyService
 from server.store import Store, open_store
 from server.wire.conformance import create_conformance_app
 

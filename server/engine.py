@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import socketio
 
+from server.cluster.fanout import RedisFanout
 from server.config import Settings
-from server.fanout import RedisFanout
 from server.wire.broadcast import FastEmit
 from server.wire.sio_packets import HuddleMsgPackPacket, HuddlePacket
 from server.wire.sio_server import HuddleSocketServer

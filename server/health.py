@@ -6,9 +6,9 @@ import asyncio
 
 from aiohttp import web
 
+from server.cluster.fanout import RedisFanout
 from server.config import Settings
 from server.errors import Unavailable
-from server.fanout import RedisFanout
 from server.store import Store
 
 READINESS_TIMEOUT_S = 1.0

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from server import chat_rules as rules
-from server.chat import ChatService
+from server.chat import rules
+from server.chat.presence import PresenceService
+from server.chat.service import ChatService
 from server.errors import Forbidden, InvalidRequest, NotFound, RateLimited, Unauthorized
 from server.identity import Authenticator, Identity
-from server.presence import PresenceService
 from server.store import MemoryStore, Store
 
 ALICE, BOB, CAROL = Identity("alice", "Alice"), Identity("bob", "Bob"), Identity("carol", "C")

@@ -10,9 +10,9 @@ import pytest
 import redis
 import socketio
 
+from server.cluster.fanout import RedisFanout
 from server.config import Settings
 from server.engine import start_fanout
-from server.fanout import RedisFanout
 from tests.cluster_support import RedisProcess, redis_process, wait_for_readiness
 from tests.support import WAIT_S, connect, free_port, running_app
 

@@ -9,9 +9,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from server.cluster import NODES_INDEX, MemberHook, NodeRegistry, heartbeat_key, members_key
+from server.cluster.registry import (
+    NODES_INDEX,
+    MemberHook,
+    NodeRegistry,
+    heartbeat_key,
+    members_key,
+)
 from server.config import SettingsError, load_settings
-from server.lobby import LobbyService
+from server.lobby.service import LobbyService
 from server.store import Store, open_store
 
 INTERVAL_MS, TTL_MS = 100, 300

@@ -15,7 +15,7 @@ from server.errors import (
     RoomFull,
     RoomNotFound,
 )
-from server.lobby import LobbyService
+from server.lobby.service import LobbyService
 from server.store import MemoryStore
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from server import chat_rules as rules
+from server.chat import rules
 from server.store import Store
 
 logger = logging.getLogger(__name__)

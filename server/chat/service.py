@@ -5,7 +5,7 @@ All truth lives in the store, so every tab on every node sees the same chats and
 - ``chat:<id>:messages`` the sequenced log (seq per chat, no gaps, once per clientMsgId);
 - ``chat:<id>:read:<user>`` a member's read cursor; unread is derived, never stored, as
   "seqs above the cursor that the reader did not send" (``Store.log_count_after``).
-Presence lives in server/presence.py.
+Presence lives in server/chat/presence.py.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from server import chat_rules as rules
-from server.chat_rules import Chat
+from server.chat import rules
+from server.chat.rules import Chat
 from server.clock import iso_now
 from server.errors import Forbidden, NotFound, RateLimited
 from server.identity import Identity

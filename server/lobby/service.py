@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.clock import iso_now
-from server.cluster import NodeRegistry
+from server.cluster.registry import NodeRegistry
 from server.errors import DomainError, NotInRoom, RoomNotFound
-from server.lobby_rules import CODE_ALPHABET, CODE_LENGTH, Player, Room
+from server.lobby.rules import CODE_ALPHABET, CODE_LENGTH, Player, Room
 from server.store import Doc, Store
 
 logger = logging.getLogger(__name__)
