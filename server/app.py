@@ -15,7 +15,7 @@ from server.chat.service import ChatService
 from server.cluster.fanout import RedisFanout
 from server.cluster.registry import NodeRegistry
 from server.config import Settings
-from server.engine import build_socketio, close_all_sessions, start_fanout
+from server.engine import Relaying, build_socketio, close_all_sessions, join_relay, start_fanout
 from server.errors import Unavailable
 from server.health import health_routes
 from server.identity import Authenticator
@@ -29,6 +29,7 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 SOCKETIO = web.AppKey("socketio", socketio.AsyncServer)
 CLUSTER = web.AppKey("cluster", NodeRegistry)
+RELAYING = web.AppKey("relaying", Relaying)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -51,6 +52,7 @@ def create_app(settings: Settings) -> web.Application:
     fanout = sio.manager if isinstance(sio.manager, RedisFanout) else None
     app.add_routes(health_routes(settings, store, fanout))
     app[SETTINGS], app[STORE], app[SOCKETIO], app[CLUSTER] = settings, store, sio, cluster
+    app[RELAYING] = join_relay(settings, store, sio.eio)
     app.cleanup_ctx.append(_store_lifetime)
     return app
 
@@ -76,8 +78,10 @@ async def _store_lifetime(app: web.Application) -> AsyncIterator[None]:
     sio = app[SOCKETIO]
     start_fanout(sio)
     await app[CLUSTER].start()
+    await app[RELAYING].start()
     yield
     await sio.shutdown()
+    await app[RELAYING].stop()
     await app[CLUSTER].stop()
     if isinstance(sio.manager, RedisFanout):
         await sio.manager.close()

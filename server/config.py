@@ -59,10 +59,25 @@ class Settings:
     ghost_bound_ms: int = 30_000
     redis_timeout_ms: int = 1_000
     event_loop: EventLoop = "uvloop"
+    # Where the other nodes reach this one for the relay hop (docs/cluster.md); None means
+    # http://<host>:<port>, with this machine's address when host is a wildcard.
+    relay_url: str | None = None
 
     @property
     def store_url(self) -> str:
         return self.redis_url or "memory://"
+
+    @property
+    def advertised_url(self) -> str:
+        if self.relay_url:
+            return self.relay_url
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):
+            try:
+                host = socket.gethostbyname(socket.gethostname())
+            except OSError:
+                host = "127.0.0.1"
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     @property
     def heartbeat_ttl_ms(self) -> int:
@@ -163,6 +178,20 @@ def _networks(raw: str) -> tuple[str, ...]:
     return items
 
 
+def _http_url(raw: str) -> str | None:
+    raw = raw.strip().rstrip("/")
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ValueError("must look like http://10.0.0.7:5000 (how other nodes reach this one)")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    return raw
+
+
 def _non_empty(raw: str) -> str:
     if not raw.strip():
         raise ValueError("must not be empty")
@@ -236,6 +265,8 @@ OPTIONS: tuple[Option, ...] = (
            _int_in(50, 60_000), "timeout of every Redis call in ms (default 1000)"),
     Option("HUDDLE_EVENT_LOOP", "--event-loop", "event_loop", _choice("uvloop", "asyncio"),
            "uvloop (default; asyncio where uvloop is not installed) or asyncio"),
+    Option("HUDDLE_RELAY_URL", "--relay-url", "relay_url", _http_url,
+           "URL other nodes use to reach this one for the relay hop (default http://host:port)"),
 )
 
 

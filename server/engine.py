@@ -8,11 +8,18 @@ start-up (guarded by the cluster fan-out tests).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import socketio
 
+from server.cluster.directory import PeerDirectory
 from server.cluster.fanout import RedisFanout
 from server.config import Settings
+from server.store import Store
 from server.wire.broadcast import FastEmit
+from server.wire.eio_server import HuddleEngineServer
+from server.wire.relay import HttpRelay, Peer
+from server.wire.sids import SessionIds
 from server.wire.sio_packets import HuddleMsgPackPacket, HuddlePacket
 from server.wire.sio_server import HuddleSocketServer
 
@@ -62,3 +69,41 @@ async def close_all_sessions(sio: socketio.AsyncServer) -> None:
     Huddle's engine closes each session's WebSocket too, rather than leaving it to time out.
     """
     await sio.eio.disconnect()
+
+
+# A relayed long poll may take as long as the owner's own poll (ping interval + ping timeout);
+# this much more covers the hop itself.
+RELAY_GRACE_S = 0.5
+
+
+@dataclass
+class Relaying:
+    """This node's place in the relay directory and its relay hop (docs/cluster.md)."""
+
+    directory: PeerDirectory
+    relay: HttpRelay
+
+    async def start(self) -> None:
+        await self.directory.start()
+
+    async def stop(self) -> None:
+        await self.directory.stop()
+        await self.relay.close()
+
+
+def join_relay(settings: Settings, store: Store, *engines: HuddleEngineServer) -> Relaying:
+    """Give ``engines`` (one per Engine.IO path) sids naming this node and a relay to the
+    other nodes, found in ``store``: any node then serves any session's requests."""
+    ids = SessionIds()
+    me = Peer(ids.tag, settings.node_id, settings.advertised_url, ids.key)
+    directory = PeerDirectory(store, me, interval_ms=settings.heartbeat_interval_ms,
+                              ttl_ms=settings.heartbeat_ttl_ms)
+    relay = HttpRelay(
+        directory, ids.tag,
+        timeout_s=(settings.ping_interval_ms + settings.ping_timeout_ms) / 1000 + RELAY_GRACE_S,
+        # A poll answer carries at most the owner's queue cap, base64 growing binary by 4/3.
+        max_answer_bytes=2 * settings.max_queued_bytes, max_payload=settings.max_payload_bytes,
+        ws_deflate=settings.ws_deflate)
+    for engine in engines:
+        engine.join_cluster(ids, relay)
+    return Relaying(directory, relay)

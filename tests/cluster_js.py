@@ -59,6 +59,10 @@ class JsClient:
     async def transport(self) -> str:
         return str((await self._send(transport=True))["transport"])
 
+    async def engine_sid(self) -> str:
+        """The Engine.IO session id the client uses now."""
+        return str((await self._send(transport=True))["engine"])
+
     def events(self, name: str) -> list[Any]:
         return [line["data"] for line in self.lines if line.get("event") == name]
 

@@ -138,17 +138,20 @@ def nginx_binary() -> str:
     return found
 
 
-def site_config(upstreams: list[int], listen: int) -> str:
-    """deploy/nginx.conf with our nodes in its upstream and our port in `listen`."""
-    text = (ROOT / "deploy" / "nginx.conf").read_text()
+STICKY, ROUND_ROBIN = "nginx.conf", "nginx-round-robin.conf"  # the shipped configs in deploy/
+
+
+def site_config(upstreams: list[int], listen: int, config: str = STICKY) -> str:
+    """deploy/<config> with our nodes in its upstream and our port in `listen`."""
+    text = (ROOT / "deploy" / config).read_text()
     servers = "".join(
         f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;\n" for port in upstreams
     )
     text, count = re.subn(r"(?m)^    server 127\.0\.0\.1:\d+[^\n]*\n(?:    server [^\n]*\n)*",
                           servers, text, count=1)
-    assert count == 1, "deploy/nginx.conf lost its upstream server lines"
+    assert count == 1, f"deploy/{config} lost its upstream server lines"
     text, count = re.subn(r"(?m)^    listen \d+;", f"    listen 127.0.0.1:{listen};", text)
-    assert count == 1, "deploy/nginx.conf lost its listen line"
+    assert count == 1, f"deploy/{config} lost its listen line"
     return text
 
 
@@ -163,13 +166,23 @@ class Nginx:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def upstreams_of(self, sid: str) -> list[int]:
+        """The node ports that served the requests nginx has logged for ``sid``, in order."""
+        ports = []
+        for line in (self.workdir / "access.log").read_text().splitlines():
+            fields = line.split()
+            if len(fields) == 5 and fields[2] == sid and fields[4] != "-":
+                ports.append(int(fields[4].rsplit(":", 1)[1]))
+        return ports
+
 
 @contextmanager
-def nginx(upstreams: list[int]) -> Iterator[Nginx]:
-    """Real nginx in the foreground, all of its files inside a temporary directory."""
+def nginx(upstreams: list[int], config: str = STICKY) -> Iterator[Nginx]:
+    """Real nginx running deploy/<config> in the foreground, all of its files inside a
+    temporary directory."""
     workdir = Path(tempfile.mkdtemp(prefix="huddle-nginx-"))
     port = free_port()
-    (workdir / "site.conf").write_text(site_config(upstreams, port))
+    (workdir / "site.conf").write_text(site_config(upstreams, port, config))
     temp = {name: workdir / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
     for path in temp.values():
         path.mkdir()
@@ -185,7 +198,9 @@ pid {workdir}/nginx.pid;
 error_log {workdir}/error.log info;
 events {{ worker_connections 1024; }}
 http {{
-    access_log {workdir}/access.log;
+    # Which node served each request: tests read it to prove where a session's requests went.
+    log_format huddle '$request_method $arg_transport $arg_sid $status $upstream_addr';
+    access_log {workdir}/access.log huddle;
     client_body_temp_path {temp["body"]};
     proxy_temp_path {temp["proxy"]};
     fastcgi_temp_path {temp["fastcgi"]};
@@ -259,8 +274,9 @@ class Cluster:
 
 
 @contextmanager
-def cluster(size: int = 3, **env: str) -> Iterator[Cluster]:
-    """A Redis, ``size`` Huddle nodes (ids node1..nodeN) and nginx in front of them."""
+def cluster(size: int = 3, lb: str = STICKY, **env: str) -> Iterator[Cluster]:
+    """A Redis, ``size`` Huddle nodes (ids node1..nodeN) and nginx running deploy/``lb`` in
+    front of them."""
     with ExitStack() as stack:
         redis = stack.enter_context(redis_process())
         logdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="huddle-nodes-")))
@@ -271,8 +287,8 @@ def cluster(size: int = 3, **env: str) -> Iterator[Cluster]:
             stack.callback(node.stop)
             node.start()
             nodes.append(node)
-        lb = stack.enter_context(nginx([n.port for n in nodes]))
-        yield Cluster(redis, nodes, lb)
+        balancer = stack.enter_context(nginx([n.port for n in nodes], lb))
+        yield Cluster(redis, nodes, balancer)
 
 
 async def readiness(url: str) -> int:

@@ -18,7 +18,8 @@ from typing import Any
 from aiohttp import web
 
 from server.config import Settings
-from server.engine import build_socketio
+from server.engine import Relaying, build_socketio, join_relay
+from server.store import Store, open_store
 from server.wire.eio_server import HuddleEngineServer
 from server.wire.sio_server import HuddleSocketServer
 
@@ -28,6 +29,8 @@ NAMESPACES = ("/", "/custom")
 
 SOCKETIO = web.AppKey("conformance_socketio", HuddleSocketServer)
 ENGINEIO = web.AppKey("conformance_engineio", HuddleEngineServer)
+STORE = web.AppKey("conformance_store", Store)
+RELAYING = web.AppKey("conformance_relaying", Relaying)
 
 
 def conformance_settings(settings: Settings) -> Settings:
@@ -44,6 +47,9 @@ def create_conformance_app(settings: Settings) -> web.Application:
     eio = _echo_engine(settings)
     eio.attach(app, "engine.io")
     app[SOCKETIO], app[ENGINEIO] = sio, eio
+    # With REDIS_URL, several conformance nodes behind a load balancer serve any session.
+    store = open_store(settings.store_url, timeout_s=settings.redis_timeout_ms / 1000)
+    app[STORE], app[RELAYING] = store, join_relay(settings, store, sio.eio, eio)
     app.cleanup_ctx.append(_lifetime)
     return app
 
@@ -88,6 +94,9 @@ def _echo_engine(settings: Settings) -> HuddleEngineServer:
 
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     logger.info("conformance profile: reference test server up")
+    await app[RELAYING].start()
     yield
     await app[SOCKETIO].shutdown()
     await app[ENGINEIO].shutdown()
+    await app[RELAYING].stop()
+    await app[STORE].close()

@@ -18,6 +18,16 @@ from engineio import packet as eio_packet
 from server.wire import eio_codec, eio_websocket
 from server.wire.clientip import ClientAddress
 from server.wire.eio_socket import HuddleSocket
+from server.wire.relay import (
+    FAULT_HEADER,
+    RELAY_HEADER,
+    TOO_LARGE,
+    HttpRelay,
+    OwnerRefused,
+    Peer,
+    RelayFailed,
+)
+from server.wire.sids import SessionIds
 from server.wire.throttle import ThrottledLog
 
 logger = logging.getLogger(__name__)
@@ -36,12 +46,19 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         # (sid, "4...") -> True if the Socket.IO layer took this message synchronously; set by
         # HuddleSocketServer (see HuddleSocket.fast_receive).
         self.fast_message: Callable[[str, str], bool] | None = None
+        # Sids name this process (server/wire/sids.py); requests for other nodes' sids go
+        # through the relay, or are refused as unknown when there is none.
+        self.sids = SessionIds()
+        self.relay: HttpRelay | None = None
 
     def configure(self, *, trusted_proxies: tuple[str, ...], max_queued_bytes: int,
                   ws_deflate: bool) -> None:
         self.client_address = ClientAddress(trusted_proxies)
         self.max_queued_bytes = max_queued_bytes
         self.ws_deflate = ws_deflate
+
+    def join_cluster(self, sids: SessionIds, relay: HttpRelay | None) -> None:
+        self.sids, self.relay = sids, relay
 
     def attach(self, app: web.Application, engineio_path: str = "engine.io") -> None:
         # Every method reaches handle_request, so that e.g. PUT gets the protocol's 400, not
@@ -114,6 +131,8 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
     async def _session(  # noqa: PLR0911 - a flat table of refusals reads best as one function
         self, request: web.Request, sid: str, transport: str
     ) -> Response | web.StreamResponse:
+        if not self.sids.owns(sid):
+            return await self._relay(request, sid, transport)
         sock = self.sockets.get(sid)
         if sock is not None:
             await sock.check_ping_timeout()  # exact, even if the heartbeat task is running late
@@ -150,8 +169,48 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
             return await eio_websocket.accept_and_close(request)
         return await eio_websocket.serve(sock, request)
 
+    async def _relay(self, request: web.Request, sid: str, transport: str
+                     ) -> Response | web.StreamResponse:
+        """Forward a request for another node's session to that node (server/wire/relay.py).
+        Unknown owners, bad MACs and requests that were relayed already are refused exactly
+        like an unknown sid, so a forged sid never reaches any session."""
+        relay = self.relay
+        peer = None
+        if relay is not None and RELAY_HEADER not in request.headers:
+            peer = await relay.owner(sid)
+        if relay is None or peer is None:
+            return self._bad("Session ID unknown")
+        try:
+            return await self._forward(request, relay, peer, transport)
+        except OwnerRefused as exc:
+            return self._bad("Session ID unknown", exc.status)
+        except RelayFailed as exc:
+            self.faults.info("sid=%s relay failed: %s", sid, exc)
+            return self._bad("Session owner unreachable")
+
+    async def _forward(self, request: web.Request, relay: HttpRelay, peer: Peer,
+                       transport: str) -> Response | web.StreamResponse:
+        if transport == "websocket":
+            if request.headers.get("Upgrade", "").lower() != "websocket":
+                return self._bad("Bad request")
+            return await relay.websocket(request, peer)
+        if request.method == "GET":
+            answer = await relay.http(request, peer)
+        elif request.method == "POST":
+            body, fault = b"", None
+            try:
+                body = await eio_codec.read_body(request, self.max_http_buffer_size)
+            except eio_codec.BodyTooLarge:
+                fault = TOO_LARGE  # the owner closes the session, as it would itself
+            answer = await relay.http(request, peer, body, fault)
+        else:
+            return self._bad("Bad request method")
+        return self._response(answer.status, answer.body, answer.content_type)
+
     async def _post(self, request: web.Request, sock: HuddleSocket) -> Response:
         try:
+            if RELAY_HEADER in request.headers and request.headers.get(FAULT_HEADER) == TOO_LARGE:
+                raise eio_codec.BodyTooLarge("relayed by another node")
             body = await eio_codec.read_body(request, self.max_http_buffer_size)
             packets = eio_codec.decode_payload(body)
         except eio_codec.BodyTooLarge as exc:
@@ -178,7 +237,7 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
 
     async def _handle_connect(self, environ: dict[str, Any], transport: str,
                               jsonp_index: Any = None) -> Response | web.StreamResponse:
-        sid = self.generate_id()
+        sid = self.sids.new()
         sock = HuddleSocket(self, sid)
         self.sockets[sid] = sock
         await sock.send(eio_packet.Packet(eio_packet.OPEN, {

@@ -245,6 +245,7 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         if self.closed or self.closing:
             return
         self.closing = True
+        client_close = reason == self.server.reason.CLIENT_DISCONNECT and not self.upgraded
         if self._timer is not None:
             self._timer.cancel()
         with contextlib.suppress(Exception):
@@ -256,8 +257,10 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
                 self._write(eio_packet.Packet(eio_packet.CLOSE))
             else:
                 self.queue.put_nowait(eio_packet.Packet(eio_packet.CLOSE))
-        elif self.poll_pending:
-            self.queue.put_nowait(eio_packet.Packet(eio_packet.NOOP))  # ends the GET with "6"
+        elif self.poll_pending or client_close:
+            # Ends the pending GET with "6"; after a client's CLOSE also one still on its way:
+            # through another node it may reach us after the POST it was sent before.
+            self.queue.put_nowait(eio_packet.Packet(eio_packet.NOOP))
         self.closed = True
         if self.upgraded:
             if self.direct is not None:
@@ -266,7 +269,7 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
                 self.queue.put_nowait(None)  # the writer flushes what is queued, then stops
             self.server.forget(self.sid)
             self._abort_later()
-        elif abort or self.poll_pending:
+        elif self.poll_pending or (abort and not client_close):
             self.server.forget(self.sid)
         else:
             linger = min(CLOSE_LINGER_S, self.server.ping_interval + self.server.ping_timeout)

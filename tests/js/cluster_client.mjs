@@ -4,9 +4,11 @@
 //
 // stdin, one JSON object per line:
 //   {"id": 1, "emit": "joinRoom", "data": {...}}   -> {"id": 1, "ack": <ack>}
-//   {"id": 2, "transport": true}                   -> {"id": 2, "transport": "websocket"}
+//   {"id": 2, "transport": true}                   -> {"id": 2, "transport": "websocket",
+//                                                      "engine": <Engine.IO sid>}
 //   {"id": 3, "close": true}                       -> {"id": 3, "closed": true}, then exit
-// stdout, unprompted: {"connect": sid}, {"event": name, "data": payload},
+// stdout, unprompted: {"connect": sid, "engine": eio sid, "transport": name},
+//   {"event": name, "data": payload},
 //   {"disconnect": reason}, {"error": message}.
 // The process exits on stdin EOF, so a dying test never leaves it behind.
 import { createInterface } from "node:readline";
@@ -18,7 +20,8 @@ const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 const ACK_TIMEOUT_MS = 5000;
 
 const socket = io(url, options);
-socket.on("connect", () => out({ connect: socket.id, transport: socket.io.engine.transport.name }));
+socket.on("connect", () => out({ connect: socket.id, engine: socket.io.engine.id,
+  transport: socket.io.engine.transport.name }));
 socket.on("connect_error", (err) => out({ error: String(err && err.message) }));
 socket.on("disconnect", (reason) => out({ disconnect: reason }));
 socket.onAny((event, data) => out({ event, data }));
@@ -35,7 +38,8 @@ lines.on("line", async (line) => {
       out({ id: cmd.id, ackError: String(err && err.message) });
     }
   } else if (cmd.transport) {
-    out({ id: cmd.id, transport: socket.io.engine ? socket.io.engine.transport.name : null });
+    const engine = socket.io.engine;
+    out({ id: cmd.id, transport: engine ? engine.transport.name : null, engine: engine && engine.id });
   } else if (cmd.close) {
     socket.close();
     out({ id: cmd.id, closed: true });

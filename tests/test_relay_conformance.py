@@ -1,0 +1,222 @@
+"""Tier 3: the Engine.IO v4 and Socket.IO v5 protocol cases with consecutive requests sent
+deliberately to different nodes (issue 12).
+
+Three ``--profile conformance`` processes share one real Redis; every request of a session is
+addressed to a node chosen by the test, so the owner (the node that took the handshake) sees
+most requests through the relay hop. The expectations are the ones a single node meets
+(tests/test_conformance_*.py), restated from the protocol documents' test suites.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import aiohttp
+import pytest
+
+from tests.cluster_support import ROUND_ROBIN, Cluster, cluster
+from tests.relay_support import Nodes, poll
+from tests.wire import recv, wait_closed
+
+A, B, C = 0, 1, 2
+PING_INTERVAL_S, PING_TIMEOUT_S = 0.3, 0.2
+
+
+@pytest.fixture(scope="module")
+def conformance_cluster() -> Iterator[Cluster]:
+    with cluster(3, lb=ROUND_ROBIN, HUDDLE_PROFILE="conformance") as running:
+        yield running
+
+
+@pytest.fixture
+async def nodes(conformance_cluster: Cluster) -> AsyncIterator[Nodes]:
+    connector = aiohttp.TCPConnector(force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        yield Nodes([node.url for node in conformance_cluster.nodes], http)
+
+
+# -- Engine.IO (the raw echo server at /engine.io/) -----------------------------------------
+async def test_messages_posted_on_one_node_are_polled_on_another(nodes: Nodes) -> None:
+    sid = await nodes.handshake(at=A)
+    for body in ("4hello", "4test1\x1e4test2\x1e4test3", "4hello\x1ebAQIDBA=="):
+        assert await nodes.post(sid, body, at=B) == (200, "ok")
+        packets = body.split("\x1e")
+        assert await poll(nodes, sid, at=C, count=len(packets)) == packets
+    many = [f"4m{i}" for i in range(40)]
+    assert await nodes.post(sid, "\x1e".join(many), at=C) == (200, "ok")
+    assert await poll(nodes, sid, at=B, count=40) == many
+
+
+async def test_heartbeat_over_polling_alternating_nodes(nodes: Nodes) -> None:
+    sid = await nodes.handshake(at=A)
+    for _ in range(3):
+        assert await nodes.get(sid) == (200, "2")  # each request on the next node in turn
+        assert await nodes.post(sid, "3") == (200, "ok")
+    assert set(nodes.seen) == {A, B, C}
+
+
+async def test_ping_timeout_is_seen_through_any_node(nodes: Nodes) -> None:
+    sid = await nodes.handshake(at=A)
+    # Nobody answers the ping sent at 300 ms: at 550 ms the session is gone, for every node.
+    await asyncio.sleep(PING_INTERVAL_S + PING_TIMEOUT_S + 0.05)
+    assert (await nodes.get(sid, at=B))[0] == 400
+    assert (await nodes.post(sid, "3", at=C))[0] == 400
+
+
+async def test_invalid_packet_posted_elsewhere_closes_the_session(nodes: Nodes) -> None:
+    sid = await nodes.handshake(at=A)
+    assert (await nodes.post(sid, "abc", at=B))[0] == 400
+    assert (await nodes.get(sid, at=C))[0] == 400
+
+
+async def test_oversized_post_elsewhere_is_413_and_closes_the_session(nodes: Nodes) -> None:
+    sid = await nodes.handshake(at=A)
+    assert (await nodes.post(sid, "4" + "x" * 1_000_001, at=B))[0] == 413
+    assert (await nodes.get(sid, at=C))[0] == 400
+
+
+async def test_concurrent_polls_on_two_other_nodes_close_the_session(nodes: Nodes) -> None:
+    sid = await nodes.handshake(at=A)
+    first = asyncio.create_task(nodes.get(sid, at=B))
+    second = asyncio.create_task(nodes.get(sid, at=C))
+    answers = sorted(await asyncio.gather(first, second))
+    # Whichever reached the owner second is refused; the other receives CLOSE.
+    assert answers[0] == (200, "1")
+    assert answers[1][0] == 400
+    assert (await nodes.get(sid, at=A))[0] == 400
+
+
+async def test_concurrent_polls_on_the_owner_and_another_node(nodes: Nodes) -> None:
+    sid = await nodes.handshake(at=A)
+    answers = sorted(await asyncio.gather(nodes.get(sid, at=A), nodes.get(sid, at=B)))
+    assert answers[0] == (200, "1") and answers[1][0] == 400
+    assert (await nodes.get(sid, at=C))[0] == 400
+
+
+async def test_forced_close_posted_on_another_node_ends_the_poll(nodes: Nodes) -> None:
+    sid = await nodes.handshake(at=A)
+    poll, close = await asyncio.gather(nodes.get(sid, at=B), nodes.post(sid, "1", at=C))
+    assert close == (200, "ok")
+    assert poll == (200, "6")
+    assert (await nodes.get(sid, at=A))[0] == 400
+
+
+async def _upgrade(nodes: Nodes, sid: str, ws_at: int, poll_at: int
+                   ) -> aiohttp.ClientWebSocketResponse:
+    ws = await nodes.ws(sid, at=ws_at)
+    await ws.send_str("2probe")
+    assert await recv(ws, pings=True) == "3probe"
+    assert await nodes.get(sid, at=poll_at) == (200, "6")  # ends polling during the upgrade
+    await ws.send_str("5")
+    return ws
+
+
+async def test_upgrade_on_another_node_then_messages_over_the_websocket(nodes: Nodes) -> None:
+    sid = await nodes.handshake(at=A)
+    ws = await _upgrade(nodes, sid, ws_at=B, poll_at=C)
+    await ws.send_str("4hello")
+    assert await recv(ws) == "4hello"
+    await ws.send_bytes(bytes([1, 2, 3, 4]))
+    assert await recv(ws) == bytes([1, 2, 3, 4])
+    assert (await nodes.get(sid, at=C))[0] == 400  # HTTP is over for this sid, on any node
+    assert (await nodes.get(sid, at=A))[0] == 400
+    await ws.close()
+
+
+async def test_upgrade_delivers_what_was_queued_in_order(nodes: Nodes) -> None:
+    sid = await nodes.handshake(at=A)
+    # The echo server queues each message for the session; nobody polls them.
+    body = "\x1e".join(f"4queued-{i}" for i in range(20))
+    assert await nodes.post(sid, body, at=B) == (200, "ok")
+    ws = await nodes.ws(sid, at=C)
+    await ws.send_str("2probe")
+    assert await recv(ws, pings=True) == "3probe"
+    await ws.send_str("5")  # no poll was pending: the queue goes out over the WebSocket
+    await ws.send_str("4after")
+    got = [await recv(ws) for _ in range(21)]
+    assert got == [f"4queued-{i}" for i in range(20)] + ["4after"]
+    await ws.close()
+
+
+async def test_second_websocket_for_an_upgraded_sid_on_a_third_node(nodes: Nodes) -> None:
+    sid = await nodes.handshake(at=A)
+    ws = await _upgrade(nodes, sid, ws_at=B, poll_at=A)
+    intruder = await nodes.ws(sid, at=C)  # accepted (101)...
+    await wait_closed(intruder)  # ...and closed
+    await ws.send_str("4still mine")
+    assert await recv(ws) == "4still mine"
+    await ws.close()
+
+
+async def test_websocket_heartbeat_and_client_close_through_the_relay(nodes: Nodes) -> None:
+    sid = await nodes.handshake(at=A)
+    ws = await _upgrade(nodes, sid, ws_at=B, poll_at=C)
+    for _ in range(3):
+        assert await recv(ws, pings=True) == "2"
+        await ws.send_str("3")
+    await ws.send_str("1")
+    await wait_closed(ws)
+    assert (await nodes.get(sid, at=A))[0] == 400
+
+
+async def test_relayed_websocket_without_pongs_is_closed_by_the_owner(nodes: Nodes) -> None:
+    sid = await nodes.handshake(at=A)
+    ws = await _upgrade(nodes, sid, ws_at=C, poll_at=B)
+    assert await recv(ws, pings=True) == "2"
+    await wait_closed(ws)  # unanswered: the owner closes, the relay closes the client's socket
+
+
+# -- Socket.IO (the reference server at /socket.io/) ----------------------------------------
+async def test_socketio_session_over_polling_on_three_nodes(nodes: Nodes) -> None:
+    sio = nodes.on("socket.io")
+    sid = await sio.handshake(at=A)
+    assert await sio.post(sid, '40{"token":"123"}', at=B) == (200, "ok")
+    ack, auth = await poll(sio, sid, at=C, count=2)
+    assert ack.startswith("40{") and '"sid"' in ack
+    assert auth == '42["auth",{"token":"123"}]'
+    assert await sio.post(sid, '42["message",1,"2",{"3":[true]}]', at=A) == (200, "ok")
+    assert await poll(sio, sid, at=B) == ['42["message-back",1,"2",{"3":[true]}]']
+    assert await sio.post(sid, '42456["message-with-ack",1,"2",{"3":[false]}]', at=C) == (
+        200, "ok")
+    assert await poll(sio, sid, at=A) == ['43456[1,"2",{"3":[false]}]']
+
+
+async def test_socketio_binary_event_with_attachments_over_two_nodes(nodes: Nodes) -> None:
+    sio = nodes.on("socket.io")
+    sid = await sio.handshake(at=A)
+    assert await sio.post(sid, "40", at=B) == (200, "ok")
+    await poll(sio, sid, at=C, count=2)  # ack and auth
+    event = '451-["message",{"_placeholder":true,"num":0}]'
+    # The event and its attachment in two POSTs through two different nodes.
+    assert await sio.post(sid, event, at=B) == (200, "ok")
+    assert await sio.post(sid, "bAQID", at=C) == (200, "ok")
+    assert await poll(sio, sid, at=A, count=2) == [
+        '451-["message-back",{"_placeholder":true,"num":0}]', "bAQID"]
+
+
+async def test_socketio_namespaces_across_nodes(nodes: Nodes) -> None:
+    sio = nodes.on("socket.io")
+    sid = await sio.handshake(at=A)
+    assert await sio.post(sid, "40/random,", at=B) == (200, "ok")
+    assert await poll(sio, sid, at=C) == ['44/random,{"message":"Invalid namespace"}']
+    assert await sio.post(sid, "40\x1e40/custom,", at=C) == (200, "ok")
+    got = await poll(sio, sid, at=B, count=4)
+    assert [p[:10] for p in got if p.startswith("40")] == ["40{\"sid\":\"", "40/custom,"]
+    assert sorted(p for p in got if p.startswith("42")) == [
+        '42/custom,["auth",{}]', '42["auth",{}]']
+    assert await sio.post(sid, '41/custom,\x1e42["message","to main"]', at=A) == (200, "ok")
+    assert await poll(sio, sid, at=C) == ['42["message-back","to main"]']
+
+
+async def test_socketio_upgrade_on_another_node(nodes: Nodes) -> None:
+    sio = nodes.on("socket.io")
+    sid = await sio.handshake(at=A)
+    assert await sio.post(sid, "40", at=B) == (200, "ok")
+    await poll(sio, sid, at=C, count=2)
+    ws = await _upgrade(sio, sid, ws_at=C, poll_at=B)
+    await ws.send_str('42["message","over ws"]')
+    assert await recv(ws) == '42["message-back","over ws"]'
+    await ws.send_str('42456["message-with-ack","x"]')
+    assert await recv(ws) == '43456["x"]'
+    await ws.close()
