@@ -74,7 +74,8 @@ async def directory(lb: Cluster) -> dict[str, dict[str, Any]]:
     """The relay directory as the nodes wrote it in Redis: tag -> {node, url, key}."""
     client = aioredis.Redis.from_url(lb.redis.url)
     try:
-        tags = [t.decode() for t in await client.smembers("relay:tags")]
+        tags = [t.decode() if isinstance(t, bytes) else t
+                for t in await client.smembers("relay:tags")]
         docs = [await client.get(f"relay:{tag}") for tag in tags]
     finally:
         await client.aclose()
