@@ -50,7 +50,7 @@ def create_app(settings: Settings) -> web.Application:
     cluster.on_fenced(lambda: close_all_sessions(sio))
     sio.attach(app)
     fanout = sio.manager if isinstance(sio.manager, RedisFanout) else None
-    app.add_routes(health_routes(settings, store, fanout))
+    app.add_routes(health_routes(settings, store, fanout, sio.eio))
     app[SETTINGS], app[STORE], app[SOCKETIO], app[CLUSTER] = settings, store, sio, cluster
     app[RELAYING] = join_relay(settings, store, sio.eio)
     app.cleanup_ctx.append(_store_lifetime)

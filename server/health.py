@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 
 from aiohttp import web
 
@@ -10,12 +11,14 @@ from server.cluster.fanout import RedisFanout
 from server.config import Settings
 from server.errors import Unavailable
 from server.store import Store
+from server.wire.eio_server import HuddleEngineServer
 
 READINESS_TIMEOUT_S = 1.0
 
 
 def health_routes(
-    settings: Settings, store: Store, fanout: RedisFanout | None = None
+    settings: Settings, store: Store, fanout: RedisFanout | None = None,
+    engine: HuddleEngineServer | None = None,
 ) -> list[web.RouteDef]:
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "node": settings.node_id})
@@ -27,6 +30,11 @@ def health_routes(
             # Without a live subscription this node would miss other nodes' broadcasts.
             body["fanout"] = {"listening": fanout.listening, "publishing": fanout.publishing,
                               "dropped": fanout.stats.dropped}
+        if engine is not None:
+            # Engine.IO sessions this node owns, and its relay hop to the other nodes' sessions.
+            body["sessions"] = len(engine.sockets)
+            if engine.relay is not None:
+                body["relay"] = asdict(engine.relay.stats)
         try:
             await asyncio.wait_for(store.ping(), READINESS_TIMEOUT_S)
         except (Unavailable, TimeoutError):

@@ -10,13 +10,16 @@ most requests through the relay hop. The expectations are the ones a single node
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
 
+from server.wire.relay import RELAY_HEADER
+from server.wire.sids import MAC_LEN, RANDOM_LEN, TAG_LEN, mac_of
 from tests.cluster_support import ROUND_ROBIN, Cluster, cluster
-from tests.relay_support import Nodes, poll
+from tests.relay_support import Nodes, deadline, directory, poll
 from tests.wire import recv, wait_closed
 
 A, B, C = 0, 1, 2
@@ -220,3 +223,71 @@ async def test_socketio_upgrade_on_another_node(nodes: Nodes) -> None:
     await ws.send_str('42456["message-with-ack","x"]')
     assert await recv(ws) == '43456["x"]'
     await ws.close()
+
+
+# -- hostile input ----------------------------------------------------------------------------
+def forged_sids(victim: str, key: bytes) -> dict[str, str]:
+    """Sids an attacker might try, next to a live session ``victim`` owned by the node whose
+    MAC key is ``key`` (read from Redis: the worst case, an attacker who knows the key)."""
+    tag, rest = victim[:TAG_LEN], "A" * RANDOM_LEN
+    flipped = victim[:-1] + ("A" if victim[-1] != "A" else "B")
+    return {
+        "garbage": "not-a-sid",
+        "wrong length": victim + "x",
+        "unknown node": "Zz9Zz9Zz" + victim[TAG_LEN:],
+        "bad MAC": flipped,
+        "stale MAC": tag + rest + victim[-MAC_LEN:],
+        "valid MAC, no such session": tag + rest + mac_of(key, tag + rest),
+        "valid MAC, unknown node": "Zz9Zz9Zz" + rest + mac_of(key, "Zz9Zz9Zz" + rest),
+    }
+
+
+async def test_forged_sids_are_refused_everywhere_and_reach_no_session(
+    nodes: Nodes, conformance_cluster: Cluster
+) -> None:
+    victim = await nodes.handshake(at=A)
+    key = bytes.fromhex((await directory(conformance_cluster))[victim[:TAG_LEN]]["key"])
+    received: list[str] = []
+    stop = asyncio.Event()
+    # The victim's client keeps polling (through B) and answering pings meanwhile.
+    keeper = asyncio.create_task(keep_polling(nodes.on("engine.io"), victim, received, stop))
+    for what, sid in forged_sids(victim, key).items():
+        for at in (A, B, C):
+            assert (await nodes.post(sid, "4intruder", at=at))[0] == 400, (what, at)
+            assert (await nodes.get(sid, at=at))[0] == 400, (what, at)
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await nodes.ws(sid, at=at)
+            assert refused.value.status == 400, (what, at)
+    assert await nodes.post(victim, "4mine", at=C) == (200, "ok")
+    end = deadline()
+    while "4mine" not in received and not keeper.done():
+        assert time.monotonic() < end
+        await asyncio.sleep(0.02)
+    stop.set()
+    await keeper  # the victim's session lived through it all...
+    assert received == ["4mine"]  # ...and nothing forged reached it
+
+
+async def keep_polling(nodes: Nodes, sid: str, received: list[str], stop: asyncio.Event) -> None:
+    """A polling client on node B: records what arrives, answers pings; bounded."""
+    end = deadline(60)
+    while not stop.is_set():
+        assert time.monotonic() < end
+        status, body = await nodes.get(sid, at=B)
+        assert status == 200, body
+        for packet in body.split("\x1e"):
+            if packet == "2":
+                assert await nodes.post(sid, "3", at=B) == (200, "ok")
+            else:
+                received.append(packet)
+
+
+async def test_a_node_never_relays_a_request_that_was_relayed_already(nodes: Nodes) -> None:
+    sid = await nodes.handshake(at=A)
+    marked = {RELAY_HEADER: "Zz9Zz9Zz"}
+    # Node B does not own the sid and the request says it was relayed: refused, not relayed.
+    assert (await nodes.post(sid, "4looped", at=B, headers=marked))[0] == 400
+    assert (await nodes.get(sid, at=C, headers=marked))[0] == 400
+    # The owner itself serves it (a relayed request is an ordinary request there).
+    assert await nodes.post(sid, "4direct", at=A, headers=marked) == (200, "ok")
+    assert await poll(nodes, sid, at=B) == ["4direct"]

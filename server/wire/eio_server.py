@@ -19,7 +19,8 @@ from server.wire import eio_codec, eio_websocket
 from server.wire.clientip import ClientAddress
 from server.wire.eio_socket import HuddleSocket
 from server.wire.relay import (
-    FAULT_HEADER,
+    END_POLL,
+    OP_HEADER,
     RELAY_HEADER,
     TOO_LARGE,
     HttpRelay,
@@ -69,8 +70,11 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
     async def _drain(self, app: web.Application) -> None:
         """On shutdown, close every session at once: each client gets an Engine.IO CLOSE (a
         'transport close' to socket.io-client, which then reconnects, possibly to another node)
-        instead of waiting for aiohttp's shutdown timeout or the ping timeout."""
+        instead of waiting for aiohttp's shutdown timeout or the ping timeout. Polls relayed
+        to other nodes' sessions end without ending those sessions."""
         await self.shutdown()
+        if self.relay is not None:
+            await self.relay.drain()
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run ``coro`` in the background, holding a reference until it is done."""
@@ -138,6 +142,9 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
             await sock.check_ping_timeout()  # exact, even if the heartbeat task is running late
         if sock is None or sid not in self.sockets:
             return self._bad("Session ID unknown")
+        if RELAY_HEADER in request.headers and request.headers.get(OP_HEADER) == END_POLL:
+            sock.end_poll()
+            return self._ok()
         if transport == "websocket":
             return await self._upgrade(request, sock)
         if sock.closed:
@@ -209,7 +216,7 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
 
     async def _post(self, request: web.Request, sock: HuddleSocket) -> Response:
         try:
-            if RELAY_HEADER in request.headers and request.headers.get(FAULT_HEADER) == TOO_LARGE:
+            if RELAY_HEADER in request.headers and request.headers.get(OP_HEADER) == TOO_LARGE:
                 raise eio_codec.BodyTooLarge("relayed by another node")
             body = await eio_codec.read_body(request, self.max_http_buffer_size)
             packets = eio_codec.decode_payload(body)

@@ -200,6 +200,12 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
             self.server.forget(self.sid)
         return batch or [eio_packet.Packet(eio_packet.NOOP)]
 
+    def end_poll(self) -> None:
+        """End the pending GET now, with whatever is queued or a NOOP (asked by a node that
+        relays that GET and is shutting down)."""
+        if self.poll_pending and not self.closing and not self.closed:
+            self.offer(eio_packet.Packet(eio_packet.NOOP))
+
     async def handle_post(self, packets: list[eio_packet.Packet]) -> None:
         for pkt in packets:
             if self.closing or self.closed:

@@ -32,8 +32,9 @@ from server.wire import sids
 
 logger = logging.getLogger(__name__)
 RELAY_HEADER = "X-Huddle-Relay"  # the relaying node's tag; a relayed request is never relayed
-FAULT_HEADER = "X-Huddle-Relay-Fault"  # "too-large": the client's POST was over maxPayload
-TOO_LARGE = "too-large"
+OP_HEADER = "X-Huddle-Relay-Op"  # what a relayed request asks beyond the client's request:
+TOO_LARGE = "post-too-large"  # the client's POST was over maxPayload: close the session
+END_POLL = "end-poll"  # the relaying node is shutting down: end the pending poll with a NOOP
 CONNECT_TIMEOUT_S = 2.0
 
 
@@ -83,6 +84,7 @@ class RelayStats:
     posts: int = 0
     websockets: int = 0
     failures: int = 0
+    in_flight: int = 0  # polling requests waiting for their owner right now
     open_websockets: int = 0  # piped right now
 
 
@@ -96,6 +98,7 @@ class HttpRelay:
         self.stats = RelayStats()
         self._session: aiohttp.ClientSession | None = None
         self._pipes: set[asyncio.Task[None]] = set()
+        self._polls: dict[int, tuple[Peer, URL]] = {}  # relayed GETs waiting for their owner
 
     async def owner(self, sid: str) -> Peer | None:
         """The peer that issued ``sid``, if it is live and the sid's MAC is its own."""
@@ -125,21 +128,26 @@ class HttpRelay:
         """Forward one polling request; the owner's answer, read whole (bounded)."""
         headers = {RELAY_HEADER: self.tag}
         if fault is not None:
-            headers[FAULT_HEADER] = fault
+            headers[OP_HEADER] = fault
+        url = self._url(peer, request)
         if request.method == "POST":
             self.stats.posts += 1
         else:
             self.stats.polls += 1
+            self._polls[id(request)] = (peer, url)
+        self.stats.in_flight += 1
         try:
             async with asyncio.timeout(self.timeout_s), self._client().request(
-                request.method, self._url(peer, request), data=body, headers=headers,
-                allow_redirects=False,
+                request.method, url, data=body, headers=headers, allow_redirects=False,
             ) as reply:
                 return Relayed(reply.status, reply.headers.get("Content-Type", "text/plain"),
                                await self._read(reply))
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             self.stats.failures += 1
             raise RelayFailed(f"{request.method} to node {peer.node}: {exc!r}") from None
+        finally:
+            self.stats.in_flight -= 1
+            self._polls.pop(id(request), None)
 
     async def _read(self, reply: aiohttp.ClientResponse) -> bytes:
         chunks, size = [], 0
@@ -187,6 +195,23 @@ class HttpRelay:
             up.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await up
+
+    async def drain(self) -> None:
+        """On shutdown: ask each owner to end the polls this node relays (they come back with
+        a NOOP, or with what was queued, and the client polls again through another node),
+        and close relayed WebSockets (their clients reconnect). Bounded by the connect timeout.
+        """
+        ends = [self._end_poll(peer, url) for peer, url in self._polls.values()]
+        await asyncio.gather(*ends)
+        for task in list(self._pipes):
+            task.cancel()
+
+    async def _end_poll(self, peer: Peer, url: URL) -> None:
+        headers = {RELAY_HEADER: self.tag, OP_HEADER: END_POLL}
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
+            async with asyncio.timeout(CONNECT_TIMEOUT_S), self._client().get(
+                url, headers=headers) as reply:
+                await reply.read()
 
     async def close(self) -> None:
         for task in list(self._pipes):
