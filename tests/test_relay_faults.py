@@ -120,15 +120,16 @@ async def test_frozen_owner_fails_relayed_requests_within_the_relay_timeout(
     with cluster(3, lb=ROUND_ROBIN) as lb:  # pings 1 s + 2 s: relay timeout 3.5 s
         nodes = Nodes([n.url for n in lb.nodes], http, path="socket.io")
         sid = await connected_session(nodes, A)
-        assert lb.nodes[A].proc is not None
-        lb.nodes[A].proc.send_signal(signal.SIGSTOP)  # connections accepted, nothing answers
+        owner = lb.nodes[A].proc
+        assert owner is not None
+        owner.send_signal(signal.SIGSTOP)  # connections are accepted, nothing answers
         try:
             started = time.monotonic()
             assert (await nodes.get(sid, at=B))[0] == 400
             assert (await nodes.post(sid, "3", at=C))[0] == 400
             assert time.monotonic() - started < 2 * 3.5 + 1.0
         finally:
-            lb.nodes[A].proc.send_signal(signal.SIGCONT)
+            owner.send_signal(signal.SIGCONT)
 
 
 async def test_paused_redis_does_not_break_relayed_polling() -> None:
