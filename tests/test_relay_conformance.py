@@ -17,6 +17,13 @@ import aiohttp
 import pytest
 
 from server.wire.relay import RELAY_HEADER
+from server.wire.relay_channel import (
+    AUTH_HEADER,
+    CHANNEL_TRANSPORT,
+    OP_GET,
+    OP_POST,
+    channel_token,
+)
 from server.wire.sids import MAC_LEN, RANDOM_LEN, TAG_LEN, mac_of
 from tests.cluster_support import ROUND_ROBIN, Cluster, cluster
 from tests.relay_support import Nodes, deadline, directory, poll
@@ -291,3 +298,45 @@ async def test_a_node_never_relays_a_request_that_was_relayed_already(nodes: Nod
     # The owner itself serves it (a relayed request is an ordinary request there).
     assert await nodes.post(sid, "4direct", at=A, headers=marked) == (200, "ok")
     assert await poll(nodes, sid, at=B) == ["4direct"]
+
+
+# -- the relay channel between nodes ---------------------------------------------------------
+async def open_channel(nodes: Nodes, at: int, headers: dict[str, str]
+                       ) -> aiohttp.ClientWebSocketResponse:
+    url = f"{nodes.urls[at]}/engine.io/?EIO=4&transport={CHANNEL_TRANSPORT}"
+    return await nodes.http.ws_connect(url.replace("http://", "ws://"), headers=headers)
+
+
+async def test_a_relay_channel_opens_only_with_the_owners_key(
+    nodes: Nodes, conformance_cluster: Cluster
+) -> None:
+    sid = await nodes.handshake(at=A)
+    tag = sid[:TAG_LEN]
+    wrong = {RELAY_HEADER: "Zz9Zz9Zz", AUTH_HEADER: channel_token(b"x" * 32, "Zz9Zz9Zz", tag)}
+    for headers in ({}, wrong):
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await open_channel(nodes, A, headers)
+        assert refused.value.status == 403
+    key = bytes.fromhex((await directory(conformance_cluster))[tag]["key"])
+    channel = await open_channel(nodes, A, {RELAY_HEADER: "Zz9Zz9Zz",
+                                            AUTH_HEADER: channel_token(key, "Zz9Zz9Zz", tag)})
+    await channel.send_bytes(bytes([OP_POST, 0, 0, 0, 7]) + sid.encode() + b"4on channel")
+    answer = await channel.receive_bytes()
+    assert answer[:4] == bytes([0, 0, 0, 7]) and answer[7:] == b"ok"
+    assert await poll(nodes, sid, at=B) == ["4on channel"]
+    await channel.close()
+
+
+async def test_polls_of_a_channel_that_closes_take_nothing_from_the_session(
+    nodes: Nodes, conformance_cluster: Cluster
+) -> None:
+    sid = await nodes.handshake(at=A)
+    tag = sid[:TAG_LEN]
+    key = bytes.fromhex((await directory(conformance_cluster))[tag]["key"])
+    channel = await open_channel(nodes, A, {RELAY_HEADER: "Zz9Zz9Zz",
+                                            AUTH_HEADER: channel_token(key, "Zz9Zz9Zz", tag)})
+    await channel.send_bytes(bytes([OP_GET, 0, 0, 0, 1]) + sid.encode())
+    await channel.close()  # the relaying node is gone while its poll waits at the owner
+    # The owner cancelled that poll: a new one is no duplicate, and nothing was lost.
+    assert await nodes.post(sid, "4after", at=C) == (200, "ok")
+    assert await poll(nodes, sid, at=B) == ["4after"]

@@ -84,10 +84,13 @@ async def in_flight(lb: Cluster, at: int, count: int) -> bool:
     return bool((await readyz(lb.nodes[at].url))["relay"]["in_flight"] == count)
 
 
-async def test_clients_of_a_killed_owner_reconnect_to_a_live_node() -> None:
+async def test_clients_of_a_killed_owner_reconnect_to_a_live_node(
+    http: aiohttp.ClientSession,
+) -> None:
     with cluster(3, lb=ROUND_ROBIN) as lb:
+        # Our own HTTP session: the client would open a new one per reconnection, unclosed.
         py = socketio.AsyncClient(reconnection=True, reconnection_delay=0.1,
-                                  reconnection_delay_max=0.5)
+                                  reconnection_delay_max=0.5, http_session=http)
         py_sids: list[str] = []
         py.on("connect", lambda: py_sids.append(py.eio.sid))
         await py.connect(lb.lb.url, transports=["polling"], wait_timeout=WAIT_S)

@@ -21,12 +21,16 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, sleep(ms).then(() => { throw new Error(`timeout: ${what}`); })]);
 }
 
-async function connectMany(urls, count, transports = ["websocket"], batch = 100) {
+// opts.transports: the default for every scenario (e.g. ["polling"]); opts.affinity: each
+// client sends ?affinity=c<i>, which the sticky deploy/nginx.conf hashes on.
+async function connectMany(urls, count, transports = opts.transports ?? ["websocket"], batch = 100) {
   const sockets = [];
   for (let start = 0; start < count; start += batch) {
     const group = [];
     for (let i = start; i < Math.min(count, start + batch); i++) {
-      const socket = io(urls[i % urls.length], { transports, forceNew: true, reconnection: false });
+      const options = { transports, forceNew: true, reconnection: false };
+      if (opts.affinity) options.query = { affinity: `c${i}-${Math.random()}` };
+      const socket = io(urls[i % urls.length], options);
       sockets.push(socket);
       group.push(new Promise((resolve, reject) => {
         socket.once("connect", resolve);

@@ -18,15 +18,14 @@ from engineio import packet as eio_packet
 from server.wire import eio_codec, eio_websocket
 from server.wire.clientip import ClientAddress
 from server.wire.eio_socket import HuddleSocket
-from server.wire.relay import (
-    END_POLL,
-    OP_HEADER,
-    RELAY_HEADER,
-    TOO_LARGE,
-    HttpRelay,
-    OwnerRefused,
-    Peer,
-    RelayFailed,
+from server.wire.relay import RELAY_HEADER, HttpRelay, OwnerRefused, RelayFailed
+from server.wire.relay_channel import (
+    CHANNEL_TRANSPORT,
+    OP_END_POLL,
+    OP_GET,
+    OP_POST,
+    OP_POST_TOO_LARGE,
+    serve_channel,
 )
 from server.wire.sids import SessionIds
 from server.wire.throttle import ThrottledLog
@@ -104,6 +103,10 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         return r
 
     async def handle_request(self, request: web.Request) -> web.StreamResponse:
+        if request.query.get("transport") == CHANNEL_TRANSPORT and self.relay is not None:
+            # Another node's relay channel (relay_channel.py), not an Engine.IO request.
+            return await serve_channel(request, key=self.sids.key, tag=self.sids.tag,
+                                       handle=self.serve_relayed)
         environ = self._async["translate_request"](request)
         environ["REMOTE_ADDR"] = self.client_address.resolve(
             request.remote, request.headers.get("X-Forwarded-For"))
@@ -132,31 +135,52 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
             return await self._open(request, environ, transport)
         return await self._session(request, sid, transport)
 
-    async def _session(  # noqa: PLR0911 - a flat table of refusals reads best as one function
-        self, request: web.Request, sid: str, transport: str
-    ) -> Response | web.StreamResponse:
+    async def _session(self, request: web.Request, sid: str, transport: str
+                       ) -> Response | web.StreamResponse:
         if not self.sids.owns(sid):
             return await self._relay(request, sid, transport)
+        sock = await self._live(sid)
+        if sock is None:
+            return self._bad("Session ID unknown")
+        if transport == "websocket":
+            return await self._upgrade(request, sock)
+        body = None
+        if request.method == "POST" and not sock.closed and not sock.upgraded:
+            body = await self._read(request)
+        return await self._polling(sock, request.method, body)
+
+    async def _live(self, sid: str) -> HuddleSocket | None:
+        """This node's session ``sid``, unless it is unknown or just timed out."""
         sock = self.sockets.get(sid)
         if sock is not None:
             await sock.check_ping_timeout()  # exact, even if the heartbeat task is running late
-        if sock is None or sid not in self.sockets:
-            return self._bad("Session ID unknown")
-        if RELAY_HEADER in request.headers and request.headers.get(OP_HEADER) == END_POLL:
-            sock.end_poll()
-            return self._ok()
-        if transport == "websocket":
-            return await self._upgrade(request, sock)
+        return sock if sock is not None and sid in self.sockets else None
+
+    async def _polling(self, sock: HuddleSocket, method: str, body: bytes | None) -> Response:
+        """A polling request for one of this node's sessions, sent by its client or relayed by
+        another node; ``body`` is a POST's body, None when it was over maxPayload."""
         if sock.closed:
-            return self._leftovers(sock, request.method)
+            return self._leftovers(sock, method)
         if sock.upgraded:
             return self._bad("Session is on another transport")
-        if request.method == "GET":
+        if method == "GET":
             packets = await sock.handle_poll()
             return self._bad("Session closed") if packets is None else self._ok(packets)
-        if request.method == "POST":
-            return await self._post(request, sock)
+        if method == "POST":
+            return await self._post(sock, body)
         return self._bad("Bad request method")
+
+    async def serve_relayed(self, op: int, sid: str, body: bytes) -> Response:
+        """A polling request that another node relayed on its channel (relay_channel.py)."""
+        sock = await self._live(sid) if self.sids.owns(sid) else None
+        if sock is None:
+            return self._bad("Session ID unknown")
+        if op == OP_END_POLL:  # the relaying node is shutting down
+            sock.end_poll()
+            return self._ok()
+        if op == OP_GET:
+            return await self._polling(sock, "GET", None)
+        return await self._polling(sock, "POST", body if op == OP_POST else None)
 
     async def _open(self, request: web.Request, environ: dict[str, Any], transport: str
                     ) -> Response | web.StreamResponse:
@@ -187,43 +211,38 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
             peer = await relay.owner(sid)
         if relay is None or peer is None:
             return self._bad("Session ID unknown")
+        if request.method not in ("GET", "POST"):
+            return self._bad("Bad request method")
         try:
-            return await self._forward(request, relay, peer, transport)
+            if transport == "websocket":
+                return await relay.websocket(request, peer)
+            op, body = OP_GET, b""
+            if request.method == "POST":
+                raw = await self._read(request)
+                op, body = (OP_POST, raw) if raw is not None else (OP_POST_TOO_LARGE, b"")
+            answer = await relay.call(request, peer, op, sid, body)
         except OwnerRefused as exc:
             return self._bad("Session ID unknown", exc.status)
         except RelayFailed as exc:
             self.faults.info("sid=%s relay failed: %s", sid, exc)
             return self._bad("Session owner unreachable")
-
-    async def _forward(self, request: web.Request, relay: HttpRelay, peer: Peer,
-                       transport: str) -> Response | web.StreamResponse:
-        if transport == "websocket":
-            if request.headers.get("Upgrade", "").lower() != "websocket":
-                return self._bad("Bad request")
-            return await relay.websocket(request, peer)
-        if request.method == "GET":
-            answer = await relay.http(request, peer)
-        elif request.method == "POST":
-            body, fault = b"", None
-            try:
-                body = await eio_codec.read_body(request, self.max_http_buffer_size)
-            except eio_codec.BodyTooLarge:
-                fault = TOO_LARGE  # the owner closes the session, as it would itself
-            answer = await relay.http(request, peer, body, fault)
-        else:
-            return self._bad("Bad request method")
         return self._response(answer.status, answer.body, answer.content_type)
 
-    async def _post(self, request: web.Request, sock: HuddleSocket) -> Response:
+    async def _read(self, request: web.Request) -> bytes | None:
+        """A POST's whole body; None when it is over maxPayload."""
         try:
-            if RELAY_HEADER in request.headers and request.headers.get(OP_HEADER) == TOO_LARGE:
-                raise eio_codec.BodyTooLarge("relayed by another node")
-            body = await eio_codec.read_body(request, self.max_http_buffer_size)
-            packets = eio_codec.decode_payload(body)
-        except eio_codec.BodyTooLarge as exc:
-            self.faults.info("sid=%s POST too large: %s; closing", sock.sid, exc)
+            return await eio_codec.read_body(request, self.max_http_buffer_size)
+        except eio_codec.BodyTooLarge:
+            return None
+
+    async def _post(self, sock: HuddleSocket, body: bytes | None) -> Response:
+        if body is None:
+            self.faults.info("sid=%s POST over %s bytes; closing", sock.sid,
+                             self.max_http_buffer_size)
             await sock.close(wait=False, abort=True, reason=self.reason.TRANSPORT_ERROR)
             return self._bad("Payload too large", 413)
+        try:
+            packets = eio_codec.decode_payload(body)
         except eio_codec.InvalidPacket as exc:
             self.faults.info("sid=%s invalid POST: %s; closing", sock.sid, exc)
             await sock.close(wait=False, abort=True, reason=self.reason.TRANSPORT_ERROR)

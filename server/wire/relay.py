@@ -2,16 +2,16 @@
 
 Every Engine.IO sid names its owner (server/wire/sids.py). A node that receives a polling
 request or a WebSocket upgrade for a sid it does not own looks the owner up in a ``Directory``,
-checks the sid's MAC with the owner's key, and forwards the request over HTTP to the owner's
-own Engine.IO endpoint, which handles it exactly like a request from the client:
+checks the sid's MAC with the owner's key, and forwards the request to the owner, which answers
+it exactly as it answers its own clients:
 
-- polling GET / POST: one HTTP request to the owner; its status and body go back to the client
-  (so a POST is answered ``ok`` only once the owner accepted the packets, and the owner alone
-  enforces one GET at a time);
-- WebSocket: a WebSocket to the owner, frames copied both ways in order (the session stays
-  on its owner; the node holding the client's socket only pipes frames).
+- polling GET / POST: one frame on the channel to the owner (server/wire/relay_channel.py); the
+  owner's status and body go back to the client, so a POST is answered ``ok`` only once the
+  owner accepted the packets, and the owner alone enforces one GET at a time;
+- WebSocket: a WebSocket to the owner's Engine.IO route, frames copied both ways in order (the
+  session stays on its owner; the node holding the client's socket only pipes frames).
 
-A relayed request carries ``X-Huddle-Relay``; a node never relays such a request again, so a
+A relayed WebSocket carries ``X-Huddle-Relay``; a node never relays such a request again, so a
 stale directory entry can never make requests loop. Nothing here knows about Redis: the
 directory is an interface (server/cluster/directory.py keeps it in the store).
 """
@@ -29,12 +29,20 @@ from aiohttp import WSMsgType, web
 from yarl import URL
 
 from server.wire import sids
+from server.wire.relay_channel import (
+    AUTH_HEADER,
+    CHANNEL_TRANSPORT,
+    HEARTBEAT_S,
+    OP_END_POLL,
+    OP_GET,
+    Channel,
+    ChannelClosed,
+    Relayed,
+    channel_token,
+)
 
 logger = logging.getLogger(__name__)
 RELAY_HEADER = "X-Huddle-Relay"  # the relaying node's tag; a relayed request is never relayed
-OP_HEADER = "X-Huddle-Relay-Op"  # what a relayed request asks beyond the client's request:
-TOO_LARGE = "post-too-large"  # the client's POST was over maxPayload: close the session
-END_POLL = "end-poll"  # the relaying node is shutting down: end the pending poll with a NOOP
 CONNECT_TIMEOUT_S = 2.0
 
 
@@ -53,15 +61,6 @@ class Directory(Protocol):
         """The live node whose sids carry ``tag``; None when unknown or unreachable. Never
         raises, and waits at most the store timeout."""
         ...
-
-
-@dataclass(frozen=True)
-class Relayed:
-    """The owner's answer to a relayed polling request."""
-
-    status: int
-    content_type: str
-    body: bytes
 
 
 class RelayFailed(Exception):
@@ -98,7 +97,9 @@ class HttpRelay:
         self.stats = RelayStats()
         self._session: aiohttp.ClientSession | None = None
         self._pipes: set[asyncio.Task[None]] = set()
-        self._polls: dict[int, tuple[Peer, URL]] = {}  # relayed GETs waiting for their owner
+        self._channels: dict[tuple[str, str], Channel] = {}  # (owner tag, Engine.IO path)
+        self._opening: dict[tuple[str, str], asyncio.Lock] = {}
+        self._polls: dict[int, tuple[Channel, str]] = {}  # relayed GETs waiting for their owner
 
     async def owner(self, sid: str) -> Peer | None:
         """The peer that issued ``sid``, if it is live and the sid's MAC is its own."""
@@ -123,40 +124,51 @@ class HttpRelay:
     def _url(self, peer: Peer, request: web.BaseRequest) -> URL:
         return URL(peer.url.rstrip("/") + request.rel_url.raw_path_qs, encoded=True)
 
-    async def http(self, request: web.BaseRequest, peer: Peer, body: bytes | None = None,
-                   fault: str | None = None) -> Relayed:
-        """Forward one polling request; the owner's answer, read whole (bounded)."""
-        headers = {RELAY_HEADER: self.tag}
-        if fault is not None:
-            headers[OP_HEADER] = fault
-        url = self._url(peer, request)
-        if request.method == "POST":
-            self.stats.posts += 1
-        else:
+    async def call(self, request: web.BaseRequest, peer: Peer, op: int, sid: str,
+                   body: bytes = b"") -> Relayed:
+        """Forward one polling request (``op``) to the session's owner; its answer."""
+        if op == OP_GET:
             self.stats.polls += 1
-            self._polls[id(request)] = (peer, url)
+        else:
+            self.stats.posts += 1
         self.stats.in_flight += 1
         try:
-            async with asyncio.timeout(self.timeout_s), self._client().request(
-                request.method, url, data=body, headers=headers, allow_redirects=False,
-            ) as reply:
-                return Relayed(reply.status, reply.headers.get("Content-Type", "text/plain"),
-                               await self._read(reply))
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            channel = await self._channel(peer, request.path)
+            if op == OP_GET:
+                self._polls[id(request)] = (channel, sid)
+            return await channel.call(op, sid, body, self.timeout_s)
+        except (ChannelClosed, TimeoutError) as exc:
             self.stats.failures += 1
-            raise RelayFailed(f"{request.method} to node {peer.node}: {exc!r}") from None
+            raise RelayFailed(f"to node {peer.node}: {exc!r}") from None
         finally:
             self.stats.in_flight -= 1
             self._polls.pop(id(request), None)
 
-    async def _read(self, reply: aiohttp.ClientResponse) -> bytes:
-        chunks, size = [], 0
-        async for chunk in reply.content.iter_any():
-            size += len(chunk)
-            if size > self.max_answer_bytes:
-                raise RelayFailed(f"answer over {self.max_answer_bytes} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+    async def _channel(self, peer: Peer, path: str) -> Channel:
+        key = (peer.tag, path)
+        channel = self._channels.get(key)
+        if channel is not None and channel.open:
+            return channel
+        async with self._opening.setdefault(key, asyncio.Lock()):
+            channel = self._channels.get(key)
+            if channel is not None and channel.open:
+                return channel
+            url = URL(peer.url.rstrip("/") + path, encoded=True).with_query(
+                EIO="4", transport=CHANNEL_TRANSPORT)
+            headers = {RELAY_HEADER: self.tag,
+                       AUTH_HEADER: channel_token(peer.key, self.tag, peer.tag)}
+            try:
+                async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                    ws = await self._client().ws_connect(
+                        url, headers=headers, heartbeat=HEARTBEAT_S,
+                        max_msg_size=self.max_answer_bytes,
+                        compress=0)
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                self.stats.failures += 1
+                raise RelayFailed(f"no channel to node {peer.node}: {exc!r}") from None
+            self._channels[key] = channel = Channel(ws)
+            logger.info("relay channel open to node %s (%s)", peer.node, path)
+            return channel
 
     async def websocket(self, request: web.Request, peer: Peer) -> web.WebSocketResponse:
         """Open a WebSocket to the owner, then accept the client's and pipe frames both ways
@@ -201,21 +213,21 @@ class HttpRelay:
         a NOOP, or with what was queued, and the client polls again through another node),
         and close relayed WebSockets (their clients reconnect). Bounded by the connect timeout.
         """
-        ends = [self._end_poll(peer, url) for peer, url in self._polls.values()]
+        ends = [self._end_poll(channel, sid) for channel, sid in self._polls.values()]
         await asyncio.gather(*ends)
         for task in list(self._pipes):
             task.cancel()
 
-    async def _end_poll(self, peer: Peer, url: URL) -> None:
-        headers = {RELAY_HEADER: self.tag, OP_HEADER: END_POLL}
-        with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
-            async with asyncio.timeout(CONNECT_TIMEOUT_S), self._client().get(
-                url, headers=headers) as reply:
-                await reply.read()
+    async def _end_poll(self, channel: Channel, sid: str) -> None:
+        with contextlib.suppress(ChannelClosed, TimeoutError):
+            await channel.call(OP_END_POLL, sid, b"", CONNECT_TIMEOUT_S)
 
     async def close(self) -> None:
         for task in list(self._pipes):
             task.cancel()
+        for channel in list(self._channels.values()):
+            await channel.close()
+        self._channels.clear()
         if self._session is not None:
             await self._session.close()
 
