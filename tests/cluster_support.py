@@ -236,6 +236,39 @@ http {{
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def haproxy_config(upstreams: list[int], listen: int, config: str) -> str:
+    """deploy/<config> (HAProxy) with our nodes as its servers and our port in `bind`."""
+    text = (ROOT / "deploy" / config).read_text()
+    servers = "".join(f"    server node{i + 1} 127.0.0.1:{port} check\n"
+                      for i, port in enumerate(upstreams))
+    text, count = re.subn(r"(?m)^    server node\d[^\n]*\n(?:    server [^\n]*\n)*", servers,
+                          text, count=1)
+    assert count == 1, f"deploy/{config} lost its server lines"
+    text, count = re.subn(r"(?m)^    bind \*:\d+$", f"    bind 127.0.0.1:{listen}", text)
+    assert count == 1, f"deploy/{config} lost its bind line"
+    # maxconn 20000 needs twice as many file descriptors as a test machine may grant.
+    return re.sub(r"(?m)^    maxconn \d+$", "    maxconn 4000", text)
+
+
+@contextmanager
+def haproxy(upstreams: list[int], config: str) -> Iterator[str]:
+    """Real HAProxy running deploy/<config> in the foreground; yields its URL."""
+    binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    if not os.access(binary, os.X_OK):
+        raise RuntimeError("haproxy is not installed; run scripts/bootstrap --test")
+    workdir = Path(tempfile.mkdtemp(prefix="huddle-haproxy-"))
+    port = free_port()
+    (workdir / "haproxy.cfg").write_text(haproxy_config(upstreams, port, config))
+    proc = subprocess.Popen([binary, "-db", "-f", str(workdir / "haproxy.cfg")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(proc, STOP_S)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 @dataclass
 class Cluster:
     redis: RedisProcess

@@ -1,7 +1,7 @@
 """Tier 3: three Huddle nodes behind real nginx running deploy/nginx-round-robin.conf (no
-hash, no cookie), driven by the unmodified socket.io-client 4.8 under node and by the Python
-client. Every polling request goes to the next node, so most of them are relayed to the node
-that owns the session (issue 12)."""
+hash, no cookie), and behind real HAProxy running deploy/haproxy-round-robin.cfg, driven by the
+unmodified socket.io-client 4.8 under node and by the Python client. Every polling request goes
+to the next node, so most of them are relayed to the node that owns the session (issue 12)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
 
 from tests.cluster_js import JsClient, js_client
-from tests.cluster_support import ROUND_ROBIN, Cluster, cluster
+from tests.cluster_support import ROUND_ROBIN, Cluster, cluster, haproxy
 from tests.relay_support import owner_index
 from tests.support import WAIT_S, Client, connect
 
@@ -177,3 +178,36 @@ async def test_python_client_upgrades_through_round_robin(
             assert time.monotonic() < deadline, "never upgraded"
             await asyncio.sleep(0.05)
         assert (await client.call("listRooms"))["ok"] is True
+
+
+async def relayed_total(lb: Cluster) -> int:
+    """Polling requests the nodes relayed so far (their /readyz counters)."""
+    total = 0
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WAIT_S)) as http:
+        for node in lb.nodes:
+            async with http.get(f"{node.url}/readyz") as reply:
+                relay = (await reply.json())["relay"]
+                total += relay["polls"] + relay["posts"]
+    return total
+
+
+async def test_js_and_python_clients_through_haproxy_round_robin(
+    rr_cluster: Cluster, py_clients: list[Client]
+) -> None:
+    """The HAProxy twin, deploy/haproxy-round-robin.cfg, in front of the same three nodes."""
+    with haproxy([node.port for node in rr_cluster.nodes], "haproxy-round-robin.cfg") as url:
+        before = await relayed_total(rr_cluster)
+        host = await connect(url, transports=POLLING)
+        py_clients.append(host)
+        code = (await host.call("createRoom", {"nickname": "Py"}))["room"]["code"]
+        async with js_client(url, transports=POLLING) as js:
+            joined = await js.call("joinRoom", {"nickname": "Js", "code": code})
+            assert joined["ok"], joined
+            await host.until(f"players{code}", lambda ps: len(ps) == 2)
+            sent = await host.call("sendMessage", {"message": "through haproxy"})
+            await until(js, "message", lambda m: m["id"] == sent["message"]["id"])
+            reply = await js.call("sendMessage", {"message": "back"})
+            await host.until("message", lambda m: m["id"] == reply["message"]["id"])
+            assert await js.transport() == "polling"
+        assert host.sio.transport() == "polling"
+        assert await relayed_total(rr_cluster) - before >= 6  # the balancer spread them
