@@ -18,7 +18,7 @@ from server.config import Settings
 from server.store import Store
 from server.wire.broadcast import FastEmit
 from server.wire.eio_server import HuddleEngineServer
-from server.wire.relay import HttpRelay, Peer
+from server.wire.relay import Peer, Relay
 from server.wire.sids import SessionIds
 from server.wire.sio_packets import HuddleMsgPackPacket, HuddlePacket
 from server.wire.sio_server import HuddleSocketServer
@@ -81,7 +81,7 @@ class Relaying:
     """This node's place in the relay directory and its relay hop (docs/cluster.md)."""
 
     directory: PeerDirectory
-    relay: HttpRelay
+    relay: Relay
 
     async def start(self) -> None:
         await self.directory.start()
@@ -98,7 +98,7 @@ def join_relay(settings: Settings, store: Store, *engines: HuddleEngineServer) -
     me = Peer(ids.tag, settings.node_id, settings.advertised_url, ids.key)
     directory = PeerDirectory(store, me, interval_ms=settings.heartbeat_interval_ms,
                               ttl_ms=settings.heartbeat_ttl_ms)
-    relay = HttpRelay(
+    relay = Relay(
         directory, ids.tag,
         timeout_s=(settings.ping_interval_ms + settings.ping_timeout_ms) / 1000 + RELAY_GRACE_S,
         # A poll answer carries at most the owner's queue cap, base64 growing binary by 4/3.

@@ -340,3 +340,13 @@ async def test_polls_of_a_channel_that_closes_take_nothing_from_the_session(
     # The owner cancelled that poll: a new one is no duplicate, and nothing was lost.
     assert await nodes.post(sid, "4after", at=C) == (200, "ok")
     assert await poll(nodes, sid, at=B) == ["4after"]
+
+
+async def test_a_plain_get_for_the_websocket_transport_is_refused_before_any_relay(
+    nodes: Nodes,
+) -> None:
+    sid = await nodes.handshake(at=A)
+    status, _ = await nodes.request("GET", at=B, transport="websocket", sid=sid)
+    assert status == 400
+    # No upgrade was started at the owner: a poll waits for the ping instead of getting "6".
+    assert await nodes.get(sid, at=C) == (200, "2")

@@ -18,7 +18,7 @@ from engineio import packet as eio_packet
 from server.wire import eio_codec, eio_websocket
 from server.wire.clientip import ClientAddress
 from server.wire.eio_socket import HuddleSocket
-from server.wire.relay import RELAY_HEADER, HttpRelay, OwnerRefused, RelayFailed
+from server.wire.relay import RELAY_HEADER, Refused, Relay, RelayFailed
 from server.wire.relay_channel import (
     CHANNEL_TRANSPORT,
     OP_END_POLL,
@@ -49,7 +49,7 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         # Sids name this process (server/wire/sids.py); requests for other nodes' sids go
         # through the relay, or are refused as unknown when there is none.
         self.sids = SessionIds()
-        self.relay: HttpRelay | None = None
+        self.relay: Relay | None = None
 
     def configure(self, *, trusted_proxies: tuple[str, ...], max_queued_bytes: int,
                   ws_deflate: bool) -> None:
@@ -57,7 +57,7 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         self.max_queued_bytes = max_queued_bytes
         self.ws_deflate = ws_deflate
 
-    def join_cluster(self, sids: SessionIds, relay: HttpRelay | None) -> None:
+    def join_cluster(self, sids: SessionIds, relay: Relay | None) -> None:
         self.sids, self.relay = sids, relay
 
     def attach(self, app: web.Application, engineio_path: str = "engine.io") -> None:
@@ -221,7 +221,7 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
                 raw = await self._read(request)
                 op, body = (OP_POST, raw) if raw is not None else (OP_POST_TOO_LARGE, b"")
             answer = await relay.call(request, peer, op, sid, body)
-        except OwnerRefused as exc:
+        except Refused as exc:
             return self._bad("Session ID unknown", exc.status)
         except RelayFailed as exc:
             self.faults.info("sid=%s relay failed: %s", sid, exc)

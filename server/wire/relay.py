@@ -67,8 +67,8 @@ class RelayFailed(Exception):
     """The owner could not be reached, or did not answer within the relay timeout."""
 
 
-class OwnerRefused(Exception):
-    """The owner refused a relayed WebSocket upgrade with this HTTP status."""
+class Refused(Exception):
+    """A relayed WebSocket upgrade is refused (by this node or by the owner) with this status."""
 
     def __init__(self, status: int) -> None:
         super().__init__(f"owner answered {status}")
@@ -87,7 +87,7 @@ class RelayStats:
     open_websockets: int = 0  # piped right now
 
 
-class HttpRelay:
+class Relay:
     def __init__(self, directory: Directory, tag: str, *, timeout_s: float, max_answer_bytes: int,
                  max_payload: int, ws_deflate: bool = False) -> None:
         self.directory, self.tag = directory, tag
@@ -173,6 +173,10 @@ class HttpRelay:
     async def websocket(self, request: web.Request, peer: Peer) -> web.WebSocketResponse:
         """Open a WebSocket to the owner, then accept the client's and pipe frames both ways
         until either side closes. Refusals by the owner reach the client as HTTP errors."""
+        client = web.WebSocketResponse(max_msg_size=self.max_payload, compress=self.ws_deflate,
+                                       autoping=True, timeout=CONNECT_TIMEOUT_S)
+        if not client.can_prepare(request).ok:
+            raise Refused(400)  # not a WebSocket handshake: nothing to open at the owner
         self.stats.websockets += 1
         try:
             async with asyncio.timeout(self.timeout_s):
@@ -181,12 +185,10 @@ class HttpRelay:
                     max_msg_size=self.max_answer_bytes, compress=0,
                     timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=CONNECT_TIMEOUT_S))
         except aiohttp.WSServerHandshakeError as exc:
-            raise OwnerRefused(exc.status) from None
+            raise Refused(exc.status) from None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             self.stats.failures += 1
             raise RelayFailed(f"WebSocket to node {peer.node}: {exc!r}") from None
-        client = web.WebSocketResponse(max_msg_size=self.max_payload, compress=self.ws_deflate,
-                                       autoping=True, timeout=CONNECT_TIMEOUT_S)
         try:
             await client.prepare(request)
             await self._pipe(client, upstream)
