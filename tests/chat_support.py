@@ -57,18 +57,19 @@ class Tab:
 
 
 async def open_tab(url: str, user_id: str, nickname: str | None = None,
-                   *, auth: Any = None) -> Tab:
+                   *, auth: Any = None, transports: list[str] | None = None) -> Tab:
     credentials = auth if auth is not None else {"userId": user_id,
                                                  "nickname": nickname or user_id.title()}
-    client = await connect(url, namespaces=[CHAT], auth=credentials)
+    client = await connect(url, namespaces=[CHAT], auth=credentials, transports=transports)
     tab = Tab(client, user_id)
     await tab.wait_for("session")
     return tab
 
 
-async def open_tab_into(opened: list[Tab], url: str, user_id: str) -> Tab:
+async def open_tab_into(opened: list[Tab], url: str, user_id: str,
+                        transports: list[str] | None = None) -> Tab:
     """``open_tab`` as ``user_id`` (nickname from the id), recorded in ``opened`` for cleanup."""
-    tab = await open_tab(url, user_id, user_id.title())
+    tab = await open_tab(url, user_id, user_id.title(), transports=transports)
     opened.append(tab)
     return tab
 

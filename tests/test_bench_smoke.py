@@ -26,3 +26,19 @@ def test_bench_compare_runs_fanout_and_echo_on_huddle_and_node(tmp_path: Path) -
         [echo] = runs[f"echo-50|{server}"]
         assert echo["trips"] > 0, (server, echo)
     assert "| echo-50 | ops/s |" in proc.stdout  # the comparison table was printed
+
+
+def test_bench_polling_relay_runs_round_robin_and_sticky(tmp_path: Path) -> None:
+    """bench/polling_relay.py (issue 12): polling-only clients behind both nginx configs."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.polling_relay", "--reps", "1", "--seconds", "2",
+         "--clients", "10", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=170, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    runs = json.loads((tmp_path / "polling_relay.json").read_text())["runs"]
+    for balancer in ("round-robin", "sticky"):
+        [echo] = runs["echo-polling-10"][balancer]
+        assert echo["trips"] > 0, (balancer, echo)
+        [fanout] = runs["fanout-polling-40"][balancer]
+        assert fanout["delivered"] > 0 and fanout["lost"] == 0, (balancer, fanout)
+    assert "| echo-polling-10 | messages/s |" in proc.stdout

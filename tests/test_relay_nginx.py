@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Iterator
 import aiohttp
 import pytest
 
+from tests.chat_support import Tab, open_tab_into
 from tests.cluster_js import JsClient, js_client
 from tests.cluster_support import ROUND_ROBIN, Cluster, cluster, haproxy
-from tests.relay_support import owner_index
 from tests.support import WAIT_S, Client, connect
 
 POLLING = ["polling"]
@@ -111,23 +111,36 @@ async def test_js_polling_only_direct_messages_on_chat(rr_cluster: Cluster) -> N
             assert len(served_by(rr_cluster, await tab.engine_sid())) >= 2
 
 
+async def relay_counters(lb: Cluster) -> list[dict[str, int]]:
+    """Each node's relay counters from /readyz."""
+    counters = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WAIT_S)) as http:
+        for node in lb.nodes:
+            async with http.get(f"{node.url}/readyz") as reply:
+                counters.append(dict((await reply.json())["relay"]))
+    return counters
+
+
+async def relayed_websockets(lb: Cluster, before: list[dict[str, int]]) -> int:
+    """WebSockets piped to their owner since ``before`` (counted by the relaying nodes)."""
+    now = await relay_counters(lb)
+    return sum(n["websockets"] - b["websockets"] for n, b in zip(now, before, strict=True))
+
+
 async def test_js_upgrade_lands_on_another_node(rr_cluster: Cluster) -> None:
     """socket.io-client starts polling and upgrades; round-robin sends the WebSocket to
     another node than the owner two times in three. Clients are opened (bounded) until one
     upgrade did, then that client must work both ways."""
     url = rr_cluster.lb.url
     for _ in range(8):
+        before = await relay_counters(rr_cluster)
         async with js_client(url, transports=["polling", "websocket"]) as js:
             deadline = time.monotonic() + WAIT_S
             while await js.transport() != "websocket":
                 assert time.monotonic() < deadline, "never upgraded"
                 await asyncio.sleep(0.05)
-            sid = await js.engine_sid()
-            owner = await owner_index(rr_cluster, sid)
-            ports = rr_cluster.lb.upstreams_of(sid)
-            ws_node = [node.port for node in rr_cluster.nodes].index(ports[-1])
-            if ws_node != owner:  # else the upgrade reached the owner: try another client
-                await lobby_round_trip(js)
+            if await relayed_websockets(rr_cluster, before) == 1:
+                await lobby_round_trip(js)  # else it reached the owner: try another client
                 return
     raise AssertionError("eight upgrades in a row reached their owner")
 
@@ -167,28 +180,51 @@ async def test_python_client_polling_only_plays_the_lobby(
         assert served_by(rr_cluster, player.sio.eio.sid) == {0, 1, 2}
 
 
-async def test_python_client_upgrades_through_round_robin(
+async def test_python_client_upgrade_lands_on_another_node(
     rr_cluster: Cluster, py_clients: list[Client]
 ) -> None:
-    for _ in range(3):
-        py_clients.append(await connect(rr_cluster.lb.url, transports=["polling", "websocket"]))
-    for client in py_clients:
+    for _ in range(8):
+        before = await relay_counters(rr_cluster)
+        client = await connect(rr_cluster.lb.url, transports=["polling", "websocket"])
+        py_clients.append(client)
         deadline = time.monotonic() + WAIT_S
         while client.sio.transport() != "websocket":
             assert time.monotonic() < deadline, "never upgraded"
             await asyncio.sleep(0.05)
-        assert (await client.call("listRooms"))["ok"] is True
+        if await relayed_websockets(rr_cluster, before) == 1:
+            code = (await client.call("createRoom", {"nickname": "Up"}))["room"]["code"]
+            await client.until(f"players{code}", lambda ps: len(ps) == 1)
+            sent = await client.call("sendMessage", {"message": "piped"})
+            await client.until("message", lambda m: m["message"] == "piped")
+            assert sent["ok"] and (await client.call("leaveRoom"))["ok"]
+            return
+        await client.sio.disconnect()
+    raise AssertionError("eight upgrades in a row reached their owner")
+
+
+async def test_python_client_polling_only_direct_messages_on_chat(
+    rr_cluster: Cluster, tabs: list[Tab]
+) -> None:
+    url = rr_cluster.lb.url
+    ada = await open_tab_into(tabs, url, "ada2", transports=POLLING)
+    bo = await open_tab_into(tabs, url, "bo2", transports=POLLING)
+    sent = await ada.ok("directMessage", {"toUserId": "bo2", "text": "py over polling",
+                                          "clientMsgId": "py-rr-1"})
+    chat_id = sent["chat"]["chatId"]
+    badge = await bo.client.until("unreadBadge", lambda b: b["totalUnread"] == 1)
+    assert badge == {"totalUnread": 1, "chats": {chat_id: 1}}
+    reply = await bo.ok("directMessage", {"toUserId": "ada2", "text": "back",
+                                          "clientMsgId": "py-rr-2"})
+    assert reply["message"]["seq"] == 2
+    await ada.client.until("unreadBadge", lambda b: b["totalUnread"] == 1)
+    for tab in (ada, bo):
+        assert tab.client.sio.transport() == "polling"
+        assert len(served_by(rr_cluster, tab.client.sio.eio.sid)) >= 2
 
 
 async def relayed_total(lb: Cluster) -> int:
-    """Polling requests the nodes relayed so far (their /readyz counters)."""
-    total = 0
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WAIT_S)) as http:
-        for node in lb.nodes:
-            async with http.get(f"{node.url}/readyz") as reply:
-                relay = (await reply.json())["relay"]
-                total += relay["polls"] + relay["posts"]
-    return total
+    """Polling requests the nodes relayed so far."""
+    return sum(n["polls"] + n["posts"] for n in await relay_counters(lb))
 
 
 async def test_js_and_python_clients_through_haproxy_round_robin(
