@@ -20,7 +20,7 @@ from aiohttp import web
 
 from server.app import SOCKETIO, create_app
 from server.config import Settings
-from server.wire.conformance import SOCKETIO as CONFORMANCE_SOCKETIO
+from server.profiles.conformance import SOCKETIO as CONFORMANCE_SOCKETIO
 from server.wire.sio_server import HuddleSocketServer
 from tests.support import WAIT_S, free_port
 

@@ -14,16 +14,25 @@ idle, i.e. while nothing that arrived earlier is still waiting to be handled.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 from aiohttp._websocket.reader import WebSocketDataQueue, WebSocketReader
 from aiohttp.helpers import DEFAULT_CHUNK_SIZE
 
-if TYPE_CHECKING:
-    from server.wire.eio_socket import HuddleSocket
-
 TEXT, CLOSE = WSMsgType.TEXT, WSMsgType.CLOSE
+
+
+class InboundSession(Protocol):
+    """What the queue needs from the session it feeds (a HuddleSocket)."""
+
+    # True while the session's reader waits with nothing unhandled: only then may a message
+    # be handled as it is parsed.
+    inbound_idle: bool
+
+    def fast_receive(self, text: str) -> bool:
+        """Handle ``text`` now; False leaves it to the queue and the full path."""
+        ...
 
 
 class InboundQueue(WebSocketDataQueue):
@@ -33,7 +42,7 @@ class InboundQueue(WebSocketDataQueue):
 
     def __init__(self, protocol: Any, limit: int, *, loop: Any) -> None:
         super().__init__(protocol, limit, loop=loop)
-        self.sock: HuddleSocket | None = None  # set once the session reads through this queue
+        self.sock: InboundSession | None = None  # set once the session reads through this queue
 
     def feed_data(self, data: Any, size: int) -> None:
         sock = self.sock
