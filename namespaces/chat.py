@@ -15,7 +15,17 @@ from typing import Any, ClassVar
 
 import socketio
 
-from namespaces.dispatch import Ack, EventNamespace, Payload, event, ok
+from namespaces.acks import (
+    ChatAck,
+    ChatsAck,
+    DirectMessageAck,
+    Done,
+    HistoryAck,
+    MarkReadAck,
+    MessageAck,
+    SubscribeAck,
+)
+from namespaces.dispatch import EventNamespace, Payload, event
 from schemas import (
     CreateGroup,
     DirectMessage,
@@ -31,7 +41,7 @@ from schemas import (
 from server.chat.presence import Change, PresenceService
 from server.chat.service import ChatService, Sent
 from server.cluster.registry import NodeRegistry
-from server.errors import DomainError
+from server.errors import DomainError, ErrorCode
 from server.identity import Authenticator, Identity
 
 logger = logging.getLogger(__name__)
@@ -53,7 +63,7 @@ SERVER_EVENTS: dict[str, str] = {
 GREET_WAIT_S = 5.0  # how long the session greeting waits for the CONNECT packet to go out
 
 
-def _refusal(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+def _refusal(code: ErrorCode, message: str) -> socketio.exceptions.ConnectionRefusedError:
     """connect_error data ``{message, code, data: {code, message}}``.
 
     The JS client turns the packet into ``Error(data.message)`` with ``err.data = data.data``;
@@ -165,44 +175,45 @@ class ChatNamespace(EventNamespace):
 
     # -- chats -------------------------------------------------------------------------------
     @event("openChat", OpenChat)
-    async def open_chat(self, sid: str, data: Payload) -> Ack:
+    async def open_chat(self, sid: str, data: Payload) -> ChatAck:
         """OpenChat -> ``{ok, chat}``: the pair's one direct chat summary."""
-        return ok(chat=await self.chat.open_chat(await self._who(sid), data["user_id"]))
+        chat = await self.chat.open_chat(await self._who(sid), data["user_id"])
+        return {"ok": True, "chat": chat}
 
     @event("createGroup", CreateGroup)
-    async def create_group(self, sid: str, data: Payload) -> Ack:
+    async def create_group(self, sid: str, data: Payload) -> ChatAck:
         """CreateGroup -> ``{ok, chat}``; emits ``chatListUpdate`` (a chat summary) to every
         member's ``user:<id>``."""
         who = await self._who(sid)
         _, updates = await self.chat.create_group(who, data["title"], data["members"])
         for member, summary in updates.items():
             await self.emit("chatListUpdate", summary, room=user_room(member))
-        return ok(chat=updates[who.user_id])
+        return {"ok": True, "chat": updates[who.user_id]}
 
     @event("listChats", ListChats)
-    async def list_chats(self, sid: str, data: Payload) -> Ack:
+    async def list_chats(self, sid: str, data: Payload) -> ChatsAck:
         """ListChats -> ``{ok, chats: [{chatId, kind, title, members, lastMessage, unread}]}``."""
         who = await self._who(sid)
-        return ok(chats=await self.chat.list_chats(who.user_id))
+        return {"ok": True, "chats": await self.chat.list_chats(who.user_id)}
 
     @event("subscribe", Subscribe)
-    async def subscribe(self, sid: str, data: Payload) -> Ack:
+    async def subscribe(self, sid: str, data: Payload) -> SubscribeAck:
         """Subscribe -> ``{ok, messages (last 50, ascending), readCursors: {userId: seq}}``;
         members only (``forbidden``)."""
         who = await self._who(sid)
         messages, cursors = await self.chat.subscribe(who.user_id, data["chat_id"])
         await self.enter_room(sid, chat_room(data["chat_id"]))
-        return ok(messages=messages, readCursors=cursors)
+        return {"ok": True, "messages": messages, "readCursors": cursors}
 
     @event("unsubscribe", Unsubscribe)
-    async def unsubscribe(self, sid: str, data: Payload) -> Ack:
+    async def unsubscribe(self, sid: str, data: Payload) -> Done:
         """Unsubscribe -> ``{ok}``; always succeeds."""
         await self.leave_room(sid, chat_room(data["chat_id"]))
-        return ok()
+        return {"ok": True}
 
     # -- messages ----------------------------------------------------------------------------
     @event("sendChat", SendChat)
-    async def send_chat(self, sid: str, data: Payload) -> Ack:
+    async def send_chat(self, sid: str, data: Payload) -> MessageAck:
         """SendChat -> ``{ok, message}``; emits ``chatMessage`` to subscribers and
         ``chatListUpdate`` + ``unreadBadge`` to each member's ``user:<id>``. A repeated
         clientMsgId answers the original message and emits nothing. Over quota:
@@ -211,10 +222,10 @@ class ChatNamespace(EventNamespace):
             await self._who(sid), data["chat_id"], data["text"], data["client_msg_id"]
         )
         await self._publish(sent)
-        return ok(message=sent.message)
+        return {"ok": True, "message": sent.message}
 
     @event("directMessage", DirectMessage)
-    async def direct_message(self, sid: str, data: Payload) -> Ack:
+    async def direct_message(self, sid: str, data: Payload) -> DirectMessageAck:
         """DirectMessage -> ``{ok, chat, message}``; emits as sendChat."""
         who = await self._who(sid)
         sent = await self.chat.direct_message(
@@ -222,19 +233,19 @@ class ChatNamespace(EventNamespace):
         )
         await self._publish(sent)
         chat = sent.updates.get(who.user_id) or await self.chat.open_chat(who, data["to_user_id"])
-        return ok(chat=chat, message=sent.message)
+        return {"ok": True, "chat": chat, "message": sent.message}
 
     @event("history", History)
-    async def history(self, sid: str, data: Payload) -> Ack:
+    async def history(self, sid: str, data: Payload) -> HistoryAck:
         """History -> ``{ok, messages (ascending seq), hasMore}``; members only."""
         who = await self._who(sid)
         messages, more = await self.chat.history(
             who.user_id, data["chat_id"], data["before_seq"], data["limit"]
         )
-        return ok(messages=messages, hasMore=more)
+        return {"ok": True, "messages": messages, "hasMore": more}
 
     @event("markRead", MarkRead)
-    async def mark_read(self, sid: str, data: Payload) -> Ack:
+    async def mark_read(self, sid: str, data: Payload) -> MarkReadAck:
         """MarkRead -> ``{ok, seq, unread, totalUnread}``; when the cursor moved, emits
         ``messageRead {chatId, userId, seq}`` to subscribers and ``unreadBadge`` to the
         reader's ``user:<id>``."""
@@ -244,17 +255,18 @@ class ChatNamespace(EventNamespace):
             receipt = {"chatId": read.chat_id, "userId": who.user_id, "seq": read.seq}
             await self.emit("messageRead", receipt, room=chat_room(read.chat_id))
             await self.emit("unreadBadge", read.badge, room=user_room(who.user_id))
-        return ok(seq=read.seq, unread=read.unread, totalUnread=read.badge["totalUnread"])
+        return {"ok": True, "seq": read.seq, "unread": read.unread,
+                "totalUnread": read.badge["totalUnread"]}
 
     @event("typing", Typing)
-    async def typing(self, sid: str, data: Payload) -> Ack:
+    async def typing(self, sid: str, data: Payload) -> Done:
         """Typing -> ``{ok}``; emits ``typing {chatId, userId, typing}`` to the chat's other
         subscribers. Best effort: never stored, never replayed."""
         who = await self._who(sid)
         await self.chat.member_chat(who.user_id, data["chat_id"])
         notice = {"chatId": data["chat_id"], "userId": who.user_id, "typing": data["typing"]}
         await self.emit("typing", notice, room=chat_room(data["chat_id"]), skip_sid=sid)
-        return ok()
+        return {"ok": True}
 
     # -- fan-out -----------------------------------------------------------------------------
     async def _who(self, sid: str) -> Identity:

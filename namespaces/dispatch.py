@@ -2,6 +2,8 @@
 
 Wire event names (camelCase, fixed by existing frontends) are bound to snake_case handlers and
 to their schema in one place, the ``@event`` decorator, so no event exists without a schema.
+A handler returns its success shape (``namespaces/acks.py``); every failure is answered here,
+from the error-code registry (``server/errors.py``).
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from typing import Any, ClassVar, TypeVar
 import socketio
 from marshmallow import Schema, ValidationError
 
+from namespaces.acks import Ack
 from schemas.compiled import Loader, compile_loader
-from server.errors import DomainError
+from server.errors import DomainError, ErrorCode, Failure, failure
 
 logger = logging.getLogger(__name__)
 
-Ack = dict[str, Any]
 Payload = dict[str, Any]
 H = TypeVar("H", bound=Callable[..., Awaitable[Ack]])
 LIFECYCLE_EVENTS = ("connect", "disconnect")
@@ -48,22 +50,15 @@ def event(name: str, schema: type[Schema]) -> Callable[[H], H]:
     return mark
 
 
-def ok(**data: Any) -> Ack:
-    return {"ok": True, **data}
-
-
-def failure(code: str, error: str, **extra: Any) -> Ack:
-    return {"ok": False, "error": error, "code": code, **extra}
-
-
-def validation_failure(messages: dict[str, Any] | list[Any]) -> Ack:
+def validation_failure(messages: dict[str, Any] | list[Any]) -> Failure:
     fields = messages if isinstance(messages, dict) else {"_schema": messages}
     parts = []
     for name, problems in fields.items():
         text = problems[0] if isinstance(problems, list) and problems else str(problems)
         text = str(text).rstrip(".")
         parts.append(text if name == "_schema" else f"{name}: {text}")
-    return failure("validation_error", "Invalid payload: " + "; ".join(parts) + ".", fields=fields)
+    return failure(ErrorCode.VALIDATION_ERROR, "Invalid payload: " + "; ".join(parts) + ".",
+                   fields=fields)
 
 
 class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -103,7 +98,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         spec = self.events.get(event_name)
         if spec is None:
             logger.info("unknown event %r from sid=%s ns=%s", event_name, sid, self.namespace)
-            return failure("unknown_event", f"Unknown event {event_name!r}.")
+            return failure(ErrorCode.UNKNOWN_EVENT, f"Unknown event {event_name!r}.")
         async with lock:
             return await self._dispatch(spec, sid, args[1:])
 
@@ -126,4 +121,4 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return failure(exc.code, exc.message, **exc.data)
         except Exception:
             logger.exception("%s failed for sid=%s ns=%s", spec.name, sid, self.namespace)
-            return failure("internal_error", "Something went wrong on the server.")
+            return failure(ErrorCode.INTERNAL_ERROR, "Something went wrong on the server.")

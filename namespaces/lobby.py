@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from namespaces.dispatch import Ack, EventNamespace, Payload, event, ok
+from namespaces.acks import Done, MessageAck, RoomAck, RoomsAck
+from namespaces.dispatch import EventNamespace, Payload, event
 from schemas import CreateRoom, JoinRoom, LeaveRoom, ListRooms, Ready, SendMessage, StartGame
 from server.cluster.registry import NodeRegistry
 from server.lobby.rules import Room
@@ -31,54 +32,54 @@ class LobbyNamespace(EventNamespace):
             cluster.on_dead_node(self.remove_node)
 
     @event("createRoom", CreateRoom)
-    async def create_room(self, sid: str, data: Payload) -> Ack:
+    async def create_room(self, sid: str, data: Payload) -> RoomAck:
         """CreateRoom -> ``{ok, room}``; the creator is the host and first player."""
         joined = await self.lobby.create_room(
             sid, data["nickname"], data["title"], data["max_players"]
         )
         await self._seat(sid, joined)
-        return ok(room=joined.view)
+        return {"ok": True, "room": joined.view}
 
     @event("joinRoom", JoinRoom)
-    async def join_room(self, sid: str, data: Payload) -> Ack:
+    async def join_room(self, sid: str, data: Payload) -> RoomAck:
         """JoinRoom -> ``{ok, room}``; emits ``players<code>`` and ``allReady`` to the room."""
         joined = await self.lobby.join_room(sid, data["nickname"], data["code"])
         await self._seat(sid, joined)
-        return ok(room=joined.view)
+        return {"ok": True, "room": joined.view}
 
     @event("ready", Ready)
-    async def ready(self, sid: str, data: Payload) -> Ack:
+    async def ready(self, sid: str, data: Payload) -> Done:
         """Ready -> ``{ok}``; emits ``players<code>`` and ``allReady`` to the room."""
         room = await self.lobby.set_ready(sid, data["ready"])
         await self._announce(room)
-        return ok()
+        return {"ok": True}
 
     @event("sendMessage", SendMessage)
-    async def send_message(self, sid: str, data: Payload) -> Ack:
+    async def send_message(self, sid: str, data: Payload) -> MessageAck:
         """SendMessage -> ``{ok, message}``; emits ``message`` to the room, sender included."""
         message = await self.lobby.send_message(sid, data["message"])
         await self.emit("message", message, room=fanout_room(message["code"]))
-        return ok(message=message)
+        return {"ok": True, "message": message}
 
     @event("startGame", StartGame)
-    async def start_game(self, sid: str, data: Payload) -> Ack:
+    async def start_game(self, sid: str, data: Payload) -> Done:
         """StartGame -> ``{ok}``; emits ``gameStart {code, startedAt}`` to the room."""
         room = await self.lobby.start_game(sid)
         start = {"code": room.code, "startedAt": room.started_at}
         await self.emit("gameStart", start, room=fanout_room(room.code))
-        return ok()
+        return {"ok": True}
 
     @event("leaveRoom", LeaveRoom)
-    async def quit_room(self, sid: str, data: Payload) -> Ack:
+    async def quit_room(self, sid: str, data: Payload) -> Done:
         """LeaveRoom -> ``{ok}``; emits ``players<code>`` and ``allReady`` to those who remain."""
         left = await self.lobby.leave_room(sid)
         await self._after_leave(sid, left)
-        return ok()
+        return {"ok": True}
 
     @event("listRooms", ListRooms)
-    async def list_rooms(self, sid: str, data: Payload) -> Ack:
+    async def list_rooms(self, sid: str, data: Payload) -> RoomsAck:
         """ListRooms -> ``{ok, rooms: [{code, title, players, maxPlayers, started}]}``."""
-        return ok(rooms=await self.lobby.list_rooms())
+        return {"ok": True, "rooms": await self.lobby.list_rooms()}
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         """A disconnect counts as a leave."""

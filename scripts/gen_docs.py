@@ -1,6 +1,7 @@
 """Regenerate the generated parts of the docs from the code that defines them.
 
-- docs/protocol.md: the inbound event tables, from the namespaces' event tables and schemas;
+- docs/protocol.md: the inbound event tables, from the namespaces' event tables and schemas,
+  and the error-code table, from the registry (server.errors.ErrorCode);
 - README.md: the configuration table, from server.config.OPTIONS.
 
 Usage: .venv/bin/python scripts/gen_docs.py [--check]
@@ -20,6 +21,7 @@ from namespaces import ChatNamespace, LobbyNamespace
 from namespaces.dispatch import EventNamespace
 from schemas.fields import StrictBool, StrictInt
 from server.config import OPTIONS
+from server.errors import ErrorCode
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTED: list[tuple[str, type[EventNamespace]]] = [
@@ -91,6 +93,16 @@ def render() -> str:
     return "\n".join(out).replace("``", "`").rstrip() + "\n"
 
 
+def render_errors() -> str:
+    rows = ["| code | meaning | extra fields |", "|---|---|---|"]
+    for code in ErrorCode:
+        extra = "; ".join(
+            f"`{e.name}` ({e.json_type}{'' if e.always else ', optional'}): {e.meaning}"
+            for e in code.extra)
+        rows.append(f"| `{code.value}` | {code.meaning} | {extra} |")
+    return "\n".join(rows) + "\n"
+
+
 def render_config() -> str:
     rows = ["| variable | flag | meaning |", "|---|---|---|"]
     rows += [f"| `{o.env}` | `{o.flag}` | {o.help} |" for o in OPTIONS]
@@ -104,16 +116,22 @@ def splice(text: str, marker: str, body: str) -> str:
     return f"{head}{begin}\n{body}{end}{tail}"
 
 
-TARGETS = [("docs/protocol.md", "EVENTS", render), ("README.md", "CONFIG", render_config)]
+TARGETS = [
+    ("docs/protocol.md", "EVENTS", render),
+    ("docs/protocol.md", "ERRORS", render_errors),
+    ("README.md", "CONFIG", render_config),
+]
 
 
 def main() -> int:
     stale = []
+    texts: dict[str, str] = {}
     for name, marker, make in TARGETS:
+        text = texts.setdefault(name, (ROOT / name).read_text())
+        texts[name] = splice(text, marker, make())
+    for name, fresh in texts.items():
         path = ROOT / name
-        text = path.read_text()
-        fresh = splice(text, marker, make())
-        if fresh != text:
+        if fresh != path.read_text():
             stale.append(name)
             if "--check" not in sys.argv:
                 path.write_text(fresh)

@@ -8,6 +8,7 @@ from typing import Any
 
 import socketio
 
+from server.errors import ErrorCode
 from tests.support import QUIET_S, WAIT_S, Client, connect
 
 CHAT = "/chat"
@@ -97,4 +98,6 @@ async def refused(url: str, auth: Any) -> Any:
         raise AssertionError("the connection was accepted")
     finally:
         await sio.disconnect()
-    return await asyncio.wait_for(errors.get(), WAIT_S)
+    data = await asyncio.wait_for(errors.get(), WAIT_S)
+    ErrorCode(data["code"])  # a refusal's code is a registered one too
+    return data

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from server.app import create_app
 from server.config import Settings
+from server.errors import ErrorCode
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 5.0  # upper bound for any single expected event; tests never wait longer
@@ -47,6 +48,17 @@ async def running_app(settings: Settings) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+def registered(ack: Any) -> Any:
+    """``ack`` itself, after checking that a failure is one the registry allows: a registered
+    code with exactly its extra fields (server/errors.py). Every ack a test Client receives
+    passes through here, so each failure any test provokes is checked against the registry."""
+    if isinstance(ack, dict) and ack.get("ok") is False:
+        code = ErrorCode(ack["code"])  # ValueError: not a registered code
+        assert isinstance(ack["error"], str), ack
+        code.check_extra(ack.keys() - {"ok", "error", "code"})
+    return ack
+
+
 @dataclass
 class Client:
     """A python-socketio client that records every event it receives."""
@@ -57,11 +69,11 @@ class Client:
 
     async def call(self, event: str, data: Any = None, *, namespace: str = "/") -> Any:
         """Emit ``event`` with one payload (None sends no payload) and return the ack."""
-        return await self.sio.call(event, data, namespace=namespace, timeout=WAIT_S)
+        return registered(await self.sio.call(event, data, namespace=namespace, timeout=WAIT_S))
 
     async def call_args(self, event: str, args: tuple[Any, ...], *, namespace: str = "/") -> Any:
         """Emit ``event`` with exactly ``args`` as its arguments and return the ack."""
-        return await self.sio.call(event, args, namespace=namespace, timeout=WAIT_S)
+        return registered(await self.sio.call(event, args, namespace=namespace, timeout=WAIT_S))
 
     def named(self, name: str) -> list[Any]:
         return [data for event, data in self.events if event == name]

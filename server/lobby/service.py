@@ -15,7 +15,7 @@ from typing import Any
 
 from server.clock import iso_now
 from server.cluster.registry import NodeRegistry
-from server.errors import DomainError, NotInRoom, RoomNotFound
+from server.errors import Conflict, NotInRoom, RoomNotFound
 from server.lobby.rules import CODE_ALPHABET, CODE_LENGTH, Player, Room
 from server.store import Doc, Store
 
@@ -95,7 +95,7 @@ class LobbyService:
                 previous = await self._leave_current(member)
                 await self._remember(member, code)
                 return Joined(room, await self.room_view(room), previous)
-        raise DomainError("Could not allocate a room code; please retry.")
+        raise Conflict("Could not allocate a room code; please retry.")
 
     async def join_room(self, member: str, nickname: str, code: str) -> Joined:
         current = await self._current_code(member)
