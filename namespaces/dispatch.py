@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, TypeVar
 
 import socketio
@@ -33,11 +33,12 @@ class EventSpec:
     name: str
     schema: Schema
     handler: str
-    # schema.load's exact results and errors, faster for valid payloads (schemas/compiled.py).
-    load: Loader = field(init=False, repr=False, compare=False)
+    # schema.load's exact results and errors, faster for valid payloads (schemas/compiled.py):
+    # compiled when a namespace is created (at start-up), not at import.
+    load: Loader = field(repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "load", compile_loader(self.schema))
+    def compiled(self) -> EventSpec:
+        return replace(self, load=compile_loader(self.schema))
 
 
 def event(name: str, schema: type[Schema]) -> Callable[[H], H]:
@@ -74,11 +75,14 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 marked = getattr(value, "__huddle_event__", None)
                 if marked:
                     name, schema = marked
-                    table[name] = EventSpec(name, schema(), attr)
+                    instance = schema()
+                    table[name] = EventSpec(name, instance, attr, instance.load)
         cls.events = table
 
     def __init__(self, namespace: str) -> None:
         super().__init__(namespace)
+        # The event table with each schema's compiled loader.
+        self.specs = {name: spec.compiled() for name, spec in self.events.items()}
         # Events of one connection are handled in arrival order, as Node does; a disconnect
         # waits for the connection's in-flight event so it cannot leave a ghost seat behind.
         self._locks: dict[str, asyncio.Lock] = {}
@@ -95,7 +99,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 finally:
                     if event_name == "disconnect":
                         self._locks.pop(sid, None)
-        spec = self.events.get(event_name)
+        spec = self.specs.get(event_name)
         if spec is None:
             logger.info("unknown event %r from sid=%s ns=%s", event_name, sid, self.namespace)
             return failure(ErrorCode.UNKNOWN_EVENT, f"Unknown event {event_name!r}.")

@@ -37,6 +37,8 @@ class SessionHost(Protocol):
     max_queued_bytes: int
     max_http_buffer_size: int
     ws_deflate: bool
+    ws_response: type[web.WebSocketResponse]  # the WebSocket transport's response class
+    direct_writes: bool  # frames may be written straight to the transport (go_direct)
     reason: Any  # engineio's disconnect reasons
     faults: ThrottledLog
     # (sid, "4...") -> True if the Socket.IO layer took the message synchronously

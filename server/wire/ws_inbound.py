@@ -10,6 +10,10 @@ before.
 
 Order is kept: a message is offered only while the queue is empty and the session's reader is
 idle, i.e. while nothing that arrived earlier is still waiting to be handled.
+
+This module subclasses a class of aiohttp's private reader module and copies a private method:
+it is imported only after server/private_api.py found that surface as expected (see
+``HuddleEngineServer.configure``); otherwise WebSockets are plain aiohttp ones.
 """
 
 from __future__ import annotations
@@ -58,15 +62,16 @@ class HuddleWebSocketResponse(web.WebSocketResponse):
     """A WebSocketResponse whose parser feeds an InboundQueue.
 
     ``_post_start`` is aiohttp's own (3.14), with the queue class swapped: the queue must exist
-    before ``set_parser``, which already parses bytes that came with the upgrade request.
-    tests/test_wire_private_api.py fails if aiohttp's version of this method changes.
+    before ``set_parser``, which already parses bytes that came with the upgrade request. The
+    sha256 of aiohttp's source of it is in server/private_api.py: when it differs, the fast
+    path is off.
     """
 
     def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
         self._ws_protocol = protocol
         self._writer = writer
         self._reset_heartbeat()
-        self._reader = InboundQueue(request._protocol, DEFAULT_CHUNK_SIZE, loop=self._loop)
+        self._reader = InboundQueue(request.protocol, DEFAULT_CHUNK_SIZE, loop=self._loop)
         self._parser = WebSocketReader(self._reader, self._max_msg_size,
                                        compress=bool(self._compress),
                                        decode_text=self._decode_text)
@@ -74,8 +79,8 @@ class HuddleWebSocketResponse(web.WebSocketResponse):
         request.protocol.set_parser(self._parser, data_received_cb=cb)
         request.protocol.keep_alive(False)
 
-    @property
-    def inbound(self) -> InboundQueue:
+    def feed(self, session: InboundSession | None) -> None:
+        """Offer text messages to ``session`` as they are parsed (None: stop)."""
         reader = self._reader
         assert isinstance(reader, InboundQueue)
-        return reader
+        reader.sock = session
