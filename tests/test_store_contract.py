@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from server.errors import DomainError
+from server.errors import RoomFull
 from server.store import Doc, Store
 
 
@@ -59,9 +59,9 @@ async def test_mutate_refusal_writes_nothing(store: Store) -> None:
     await store.put("c:1", {"n": 1})
 
     def refuse(doc: Doc | None) -> tuple[Doc | None, None]:
-        raise DomainError("no")
+        raise RoomFull("no")
 
-    with pytest.raises(DomainError):
+    with pytest.raises(RoomFull):
         await store.mutate("c:1", refuse)
     assert await store.get("c:1") == {"n": 1}
 
