@@ -14,6 +14,19 @@ from tests.chat_support import Tab, close_all, open_tab
 from tests.cluster_support import Cluster, cluster
 from tests.support import Client, connect, free_port, redis_server, running_app
 
+# Registered in pyproject.toml; `./scripts/test --fast` runs -m "not cluster and not js".
+TIERS = ("unit", "e2e", "cluster", "js")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test belongs to a tier, so that the fast inner loop knows what it leaves out."""
+    untiered = [item.nodeid for item in items
+                if not any(item.get_closest_marker(tier) for tier in TIERS)]
+    if untiered:
+        raise pytest.UsageError(
+            f"tests without a tier marker ({', '.join(TIERS)}): set pytestmark in "
+            + ", ".join(sorted({nodeid.split("::")[0] for nodeid in untiered})))
+
 
 @pytest.fixture(scope="session")
 def redis_url_session() -> Iterator[str]:

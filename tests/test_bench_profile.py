@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from server.config import Settings
 from tests.support import connect, free_port, running_app
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_bench_protocol_join_broadcast_echo() -> None:

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
+import pytest
 import socketio
 
 from server.wire.broadcast import FastEmit
@@ -25,6 +26,8 @@ from tests.wire import (
     sio_connect,
     still_serving,
 )
+
+pytestmark = pytest.mark.e2e
 
 CROWD = 60
 

@@ -7,8 +7,12 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 
+import pytest
+
 from tests.chat_support import Tab, close_all, open_tab_into
 from tests.support import free_port, server_process
+
+pytestmark = pytest.mark.cluster
 
 NODES = ("node-a", "node-b")
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+
 from tests.chat_support import Tab, refused
+
+pytestmark = pytest.mark.e2e
 
 Tabs = Callable[..., Awaitable[Tab]]
 

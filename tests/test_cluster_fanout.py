@@ -16,6 +16,8 @@ from server.engine import start_fanout
 from tests.cluster_support import RedisProcess, redis_process, wait_for_readiness
 from tests.support import WAIT_S, connect, free_port, running_app
 
+pytestmark = pytest.mark.cluster
+
 
 @pytest.fixture
 def own_redis() -> Iterator[RedisProcess]:

@@ -17,6 +17,8 @@ from tests.cluster_support import GHOST_BOUND_S, Cluster, cluster, wait_for_read
 from tests.support import QUIET_S, WAIT_S, Client, connect
 from tests.test_cluster_nginx import until
 
+pytestmark = [pytest.mark.cluster, pytest.mark.js]
+
 
 @pytest.fixture
 async def made() -> AsyncIterator[list[Client]]:

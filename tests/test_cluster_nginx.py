@@ -15,6 +15,8 @@ from tests.cluster_js import js_client
 from tests.cluster_support import Cluster, cluster, nginx
 from tests.support import WAIT_S, Client, connect, free_port
 
+pytestmark = [pytest.mark.cluster, pytest.mark.js]
+
 POLLING_THEN_WS = ["polling", "websocket"]
 
 

@@ -20,6 +20,8 @@ from server.config import SettingsError, load_settings
 from server.lobby.service import LobbyService
 from server.store import Store, open_store
 
+pytestmark = pytest.mark.unit
+
 INTERVAL_MS, TTL_MS = 100, 300
 
 

@@ -10,9 +10,12 @@ import json
 import sys
 
 import aiohttp
+import pytest
 
 from tests.support import ROOT, free_port, wait_for_port
 from tests.wire import Wire, recv, serve, wait_closed
+
+pytestmark = pytest.mark.e2e
 
 PING_INTERVAL_S, PING_TIMEOUT_S = 0.3, 0.2
 

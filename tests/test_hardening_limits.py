@@ -19,6 +19,8 @@ from tests.wire import (
     still_serving,
 )
 
+pytestmark = pytest.mark.e2e
+
 
 async def test_g11_malformed_packets_do_not_flood_the_log(caplog: pytest.LogCaptureFixture
                                                            ) -> None:

@@ -21,6 +21,8 @@ from tests.wire import (
     still_serving,
 )
 
+pytestmark = pytest.mark.e2e
+
 
 async def _after(wire: Wire, baseline: tuple[int, int]) -> None:
     await still_serving(wire)

@@ -12,10 +12,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import pytest
 import socketio
 
 from tests.support import connect
 from tests.wire import Wire, recv, serve, sio_connect
+
+pytestmark = pytest.mark.e2e
 
 
 def fast_events(wire: Wire) -> int:

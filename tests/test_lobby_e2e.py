@@ -6,8 +6,12 @@ import asyncio
 import re
 from typing import Any
 
+import pytest
+
 from tests.conftest import ClientFactory
 from tests.support import QUIET_S, WAIT_S, Client
+
+pytestmark = pytest.mark.e2e
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 

@@ -4,6 +4,7 @@ and nothing outside it is touched. tests/test_private_api_fallback.py runs both 
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -97,13 +98,20 @@ def self_names(tree: ast.AST) -> set[str]:
     return {name for name in names if is_private(name)}
 
 
-def library_names(cls: type) -> set[str]:
+@functools.cache
+def class_names(cls: type) -> frozenset[str]:
+    """``self_names`` of a class's source."""
+    return frozenset(self_names(ast.parse(textwrap.dedent(inspect.getsource(cls)))))
+
+
+@functools.cache
+def library_names(cls: type) -> frozenset[str]:
     names = {name for name in vars(cls) if is_private(name)}
     try:
-        names |= self_names(ast.parse(textwrap.dedent(inspect.getsource(cls))))
+        names |= class_names(cls)
     except (OSError, TypeError):  # compiled (Cython) classes: their vars are all there is
         names |= {name for name in dir(cls) if is_private(name)}
-    return names
+    return frozenset(names)
 
 
 def our_classes() -> Iterator[type]:
@@ -130,8 +138,8 @@ def test_every_private_library_name_our_subclasses_touch_is_listed() -> None:
             continue
         checked += 1
         library = set().union(*(library_names(base) for base in bases))
-        ours = set().union(*(self_names(ast.parse(textwrap.dedent(inspect.getsource(c))))
-                             for c in cls.__mro__ if c.__module__.split(".")[0] in OURS))
+        ours = set().union(*(class_names(c) for c in cls.__mro__
+                             if c.__module__.split(".")[0] in OURS))
         missing = (ours & library) - listed_on(cls)
         if missing:
             unlisted[cls.__qualname__] = sorted(missing)
@@ -161,13 +169,12 @@ def test_every_private_name_reached_from_outside_is_listed() -> None:
     ours_only: set[str] = set()
     library: set[str] = set()
     for cls in our_classes():
-        source = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-        ours_only |= self_names(source)
+        ours_only |= class_names(cls)
         for base in cls.__mro__:
             if _library(base):
                 library |= library_names(base)
     for entry in NAMES:
-        owner = private_api.resolve(entry.owner)
+        owner: Any = private_api.resolve(entry.owner)
         if inspect.isclass(owner):
             library |= library_names(owner)
     listed = {entry.name for entry in NAMES} | {f"{e.owner}.{e.name}" for e in NAMES}

@@ -19,6 +19,8 @@ from server.wire.inbox import Inbox
 from server.wire.sio_fast import ack_frame, parse_event
 from server.wire.sio_packets import HuddlePacket, validate
 
+pytestmark = pytest.mark.unit
+
 HEADS = ["42", "42/chat,", "42/,", "42/a?x=1,", "421", "4212", "42007", "42/chat,5", "421-",
          "4211-", "42/chat", "43", "41", "40", "45", "451-", "4", "", "42\u00b2", "42\u0661",
          "42" + "9" * 15, "42" + "9" * 16, "42/a[b,", "42/a,b,", " 42", "42 "]

@@ -9,6 +9,8 @@ import pytest
 from server.errors import RoomFull
 from server.store import Doc, Store
 
+pytestmark = pytest.mark.unit
+
 
 async def test_put_get_delete(store: Store) -> None:
     assert await store.get("doc:1") is None

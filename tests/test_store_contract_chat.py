@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from server.store import Store, open_store
+
+pytestmark = pytest.mark.unit
 
 
 async def test_index_add_and_remove_report_the_size_afterwards(store: Store) -> None:

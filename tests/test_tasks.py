@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import pytest
+
 from server.tasks import cancel_and_wait
+
+pytestmark = pytest.mark.unit
 
 
 async def test_a_task_that_ignores_cancel_does_not_block_shutdown() -> None:
