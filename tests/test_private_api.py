@@ -105,7 +105,7 @@ def class_names(cls: type) -> frozenset[str]:
 
 
 @functools.cache
-def library_names(cls: type) -> frozenset[str]:
+def library_names(cls: Any) -> frozenset[str]:
     names = {name for name in vars(cls) if is_private(name)}
     try:
         names |= class_names(cls)
