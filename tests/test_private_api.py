@@ -105,7 +105,7 @@ def class_names(cls: type) -> frozenset[str]:
 
 
 @functools.cache
-def library_names(cls: Any) -> frozenset[str]:
+def library_names(cls: type) -> frozenset[str]:
     names = {name for name in vars(cls) if is_private(name)}
     try:
         names |= class_names(cls)
@@ -174,8 +174,8 @@ def test_every_private_name_reached_from_outside_is_listed() -> None:
             if _library(base):
                 library |= library_names(base)
     for entry in NAMES:
-        owner: Any = private_api.resolve(entry.owner)
-        if inspect.isclass(owner):
+        owner = private_api.resolve(entry.owner)
+        if isinstance(owner, type):
             library |= library_names(owner)
     listed = {entry.name for entry in NAMES} | {f"{e.owner}.{e.name}" for e in NAMES}
     unlisted = [f"{where} {name}" for where, name in _outside_accesses()
