@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import shutil
 import signal
@@ -27,6 +28,40 @@ from server.errors import ErrorCode
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 5.0  # upper bound for any single expected event; tests never wait longer
 QUIET_S = 0.3  # settle window before asserting that something did NOT arrive
+POLL_S = 0.02  # how often eventually() looks again
+
+
+def attempts(within_s: float, every_s: float = POLL_S) -> Iterator[float]:
+    """The time left before each look of a bounded poll: at most ``within_s / every_s + 2``
+    looks, none after ``within_s`` seconds (the last one at the deadline)."""
+    deadline = time.monotonic() + within_s
+    for _ in range(int(within_s / every_s) + 2):
+        yield max(0.0, deadline - time.monotonic())
+        if time.monotonic() >= deadline:
+            return
+
+
+async def eventually(check: Callable[[], Any], what: str, *, within_s: float = WAIT_S,
+                     every_s: float = POLL_S) -> Any:
+    """Wait for observable state: look at ``check()`` (a value, or an awaitable one) until it
+    is truthy and return it; an AssertionError it raises counts as "not yet". Bounded in count
+    and in time; fails naming ``what`` and the last answer. The one polling loop of the tests:
+    use it only for state nothing announces (an event arriving has ``Client.wait_for``)."""
+    last: Any = None
+    for remaining in attempts(within_s, every_s):
+        try:
+            answer = check()
+            if inspect.isawaitable(answer):
+                answer = await asyncio.wait_for(answer, max(remaining, every_s))
+        except AssertionError as exc:
+            last = exc
+        else:
+            if answer:
+                return answer
+            last = answer
+        if remaining > 0:
+            await asyncio.sleep(min(every_s, remaining))
+    raise AssertionError(f"not {what} within {within_s} s; last look: {last!r}")
 
 
 def free_port() -> int:
@@ -157,12 +192,12 @@ def redis_server() -> Iterator[str]:
 
 
 def wait_for_port(port: int, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    """``eventually`` for code that cannot await (process fixtures): the port accepts."""
+    for remaining in attempts(timeout_s, 0.05):
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
-        time.sleep(0.05)
+        time.sleep(min(0.05, remaining))
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout_s}s")
 
 
