@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import os
 import shutil
 import signal
@@ -21,7 +22,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from server.app import create_app
+from server.app import SOCKETIO, create_app
 from server.config import Settings
 from server.errors import ErrorCode
 
@@ -70,16 +71,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Base URL -> the app serving it in this process (see running_app, delivered).
+_APPS: dict[str, web.Application] = {}
+BARRIER = "test:barrier"  # the event delivered() sends; no Huddle event has a colon
+_barriers = itertools.count(1)
+
+
 @asynccontextmanager
 async def running_app(settings: Settings) -> AsyncIterator[str]:
     """Serve create_app(settings) in this event loop; yield its base URL."""
-    runner = web.AppRunner(create_app(settings), handle_signals=False)
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
+    url = f"http://{settings.host}:{settings.port}"
+    _APPS[url] = app
     try:
-        yield f"http://{settings.host}:{settings.port}"
+        yield url
     finally:
+        _APPS.pop(url, None)
         await runner.cleanup()
 
 
@@ -101,6 +112,7 @@ class Client:
     sio: socketio.AsyncClient
     events: list[tuple[str, Any]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    url: str = ""  # the server it connected to
 
     async def call(self, event: str, data: Any = None, *, namespace: str = "/") -> Any:
         """Emit ``event`` with one payload (None sends no payload) and return the ack."""
@@ -157,7 +169,7 @@ class Client:
 async def connect(url: str, *, transports: list[str] | None = None,
                   namespaces: list[str] | None = None, auth: Any = None) -> Client:
     sio = socketio.AsyncClient(reconnection=False)
-    client = Client(sio)
+    client = Client(sio, url=url.split("?", maxsplit=1)[0])
 
     async def record(event: str, namespace: str, *args: Any) -> None:
         # Events of every namespace land here; tests name namespaces apart by event name.
@@ -168,6 +180,20 @@ async def connect(url: str, *, transports: list[str] | None = None,
     await sio.connect(url, transports=transports or ["websocket"], namespaces=namespaces,
                       auth=auth, wait_timeout=WAIT_S)
     return client
+
+
+async def delivered(client: Client, namespace: str = "/") -> None:
+    """Wait until everything the server sent ``client`` so far has arrived, so that a test may
+    assert that something did NOT arrive. The server (running in this process) sends the client
+    a marker through the same path as every emit (memory or Redis manager, one connection's
+    order), and the marker arrives after all of it; it is then dropped from the record."""
+    app = _APPS.get(client.url)
+    assert app is not None, f"{client.url} is not served in this process"
+    token = next(_barriers)
+    await app[SOCKETIO].emit(BARRIER, token, to=client.sio.get_sid(namespace),
+                             namespace=namespace)
+    await client.until(BARRIER, lambda seen: seen == token)
+    client.events[:] = [(event, data) for event, data in client.events if event != BARRIER]
 
 
 @contextmanager
