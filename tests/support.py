@@ -28,7 +28,6 @@ from server.errors import ErrorCode
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 5.0  # upper bound for any single expected event; tests never wait longer
-QUIET_S = 0.3  # settle window before asserting that something did NOT arrive
 POLL_S = 0.02  # how often eventually() looks again
 
 
