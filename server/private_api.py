@@ -126,10 +126,12 @@ NAMES: tuple[Name, ...] = (
     Name(P, SIO, "_handle_eio_connect", ("eio_sid", "environ")),
     Name(P, SIO, "_handle_eio_message", ("eio_sid", "data")),
     Name(P, SIO, "_handle_eio_disconnect", ("eio_sid", "reason")),
+    # Every namespace disconnect (client, transport, kick) runs its handler through this; the
+    # connection lifecycle (server/wire/lifecycle.py) closes the Connection there.
+    Name(P, SIO, "_trigger_event", ("event", "namespace")),
     # ... and called or read
     Name(P, SIO, "_handle_disconnect", ("eio_sid", "namespace", "reason")),
     Name(P, SIO, "_handle_ack", ("eio_sid", "namespace", "id", "data")),
-    Name(P, SIO, "_trigger_event", ("event", "namespace")),
     Name(P, SIO, "_binary_packet", on_instance=True),
     Name(P, SIO, "manager_initialized", on_instance=True),  # server/engine.py start_fanout
     *(Name(P, SIO, state, on_instance=True)
@@ -185,6 +187,11 @@ CALL_PATHS: tuple[CallPath, ...] = (
     # The constructor builds the engine through our _engineio_server_class override.
     CallPath(P, "socketio.base_server", "BaseServer.__init__",
              "self._engineio_server_class()("),
+    # Client DISCONNECTs and server kicks run the disconnect handler via _trigger_event.
+    CallPath(P, "socketio.async_server", "AsyncServer._handle_disconnect",
+             "await self._trigger_event('disconnect', namespace, sid,"),
+    CallPath(P, "socketio.async_server", "AsyncServer.disconnect",
+             "await self._trigger_event('disconnect', namespace, sid,"),
     # The CONNECT ack and refusals go through _send_packet (never held).
     CallPath(P, "socketio.async_server", "AsyncServer._handle_connect",
              "await self._send_packet("),
