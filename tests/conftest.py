@@ -12,7 +12,25 @@ from server.config import Settings
 from server.store import Store, open_store
 from tests.chat_support import Tab, close_all, open_tab
 from tests.cluster_support import Cluster, cluster
-from tests.support import Client, connect, free_port, redis_server, running_app
+from tests.support import (
+    CONTRACT_BREAKS,
+    Client,
+    connect,
+    free_port,
+    redis_server,
+    running_app,
+)
+
+
+@pytest.fixture(autouse=True)
+def server_events_keep_the_contract() -> Iterator[None]:
+    """Fails a test whose clients received a server event that docs/asyncapi.yaml does not
+    declare, or whose payload breaks its declared schema (tests/contract_check.py)."""
+    CONTRACT_BREAKS.clear()
+    yield
+    breaks = list(CONTRACT_BREAKS)
+    CONTRACT_BREAKS.clear()
+    assert breaks == [], breaks
 
 
 @pytest.fixture(scope="session")
