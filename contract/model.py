@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import re
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,11 +91,12 @@ def registered_namespaces() -> dict[str, EventNamespace]:
     return handlers
 
 
-def build() -> Contract:
+def build(namespaces: Mapping[str, EventNamespace] | None = None) -> Contract:
+    """The contract of ``namespaces`` (path -> handler); by default, the registered ones."""
     components = Components()
     failure = failure_schema(components)
-    spaces = [_namespace(path, handler, components)
-              for path, handler in sorted(registered_namespaces().items())]
+    found = registered_namespaces() if namespaces is None else namespaces
+    spaces = [_namespace(path, handler, components) for path, handler in sorted(found.items())]
     return Contract(tuple(spaces), components.schemas, failure)
 
 

@@ -62,14 +62,17 @@ def ts_type(schema: JsonSchema, indent: str) -> str:
     """The TypeScript type of a JSON Schema (the subset contract/json_schema.py writes)."""
     if "$ref" in schema:
         return str(schema["$ref"]).removeprefix(REF)
-    if "const" in schema:
-        return json.dumps(schema["const"])
-    if "enum" in schema:
-        return " | ".join(json.dumps(v) for v in schema["enum"])
+    if "const" in schema or "enum" in schema:
+        values = [schema["const"]] if "const" in schema else schema["enum"]
+        return " | ".join(json.dumps(v) for v in values)
     if "oneOf" in schema:
         return _union(schema["oneOf"], indent)
     if "allOf" in schema and "type" not in schema:
         return " & ".join(ts_type(s, indent) for s in schema["allOf"])
+    return _typed(schema, indent)
+
+
+def _typed(schema: JsonSchema, indent: str) -> str:
     kind = schema.get("type")
     if kind == "array":
         item = ts_type(schema["items"], indent)
