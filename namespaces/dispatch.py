@@ -8,7 +8,6 @@ from the error-code registry (``server/errors.py``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -65,6 +64,9 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     """Dispatches wire events through the table; every handler answers its ack."""
 
     events: ClassVar[dict[str, EventSpec]] = {}
+    # Read by the wire layer (server/wire/lifecycle.py): one event of a connection at a time,
+    # in arrival order, and its disconnect waits for the event in flight.
+    ordered_events: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -77,30 +79,19 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     table[name] = EventSpec(name, schema(), attr)
         cls.events = table
 
-    def __init__(self, namespace: str) -> None:
-        super().__init__(namespace)
-        # Events of one connection are handled in arrival order, as Node does; a disconnect
-        # waits for the connection's in-flight event so it cannot leave a ghost seat behind.
-        self._locks: dict[str, asyncio.Lock] = {}
-
     async def trigger_event(self, event_name: str, *args: Any) -> Any:
-        sid = args[0]
-        lock = self._locks.get(sid)
-        if lock is None:
-            self._locks[sid] = lock = asyncio.Lock()
+        """One event of a connected sid. The wire layer owns the connection lifecycle
+        (server/wire/lifecycle.py): it runs a connection's events one at a time in arrival
+        order, makes its disconnect wait for the event in flight, and never calls this for a
+        sid that is gone; so namespaces keep no per-sid state of their own."""
         if event_name in LIFECYCLE_EVENTS:
-            async with lock:
-                try:
-                    return await super().trigger_event(event_name, *args)
-                finally:
-                    if event_name == "disconnect":
-                        self._locks.pop(sid, None)
+            return await super().trigger_event(event_name, *args)
+        sid = args[0]
         spec = self.events.get(event_name)
         if spec is None:
             logger.info("unknown event %r from sid=%s ns=%s", event_name, sid, self.namespace)
             return failure(ErrorCode.UNKNOWN_EVENT, f"Unknown event {event_name!r}.")
-        async with lock:
-            return await self._dispatch(spec, sid, args[1:])
+        return await self._dispatch(spec, sid, args[1:])
 
     async def _dispatch(self, spec: EventSpec, sid: str, payload: tuple[Any, ...]) -> Ack:
         try:
