@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from server.errors import DomainError
+from server.errors import DomainError, RoomFull
 from server.store import Doc, Store
 
 
@@ -59,7 +59,7 @@ async def test_mutate_refusal_writes_nothing(store: Store) -> None:
     await store.put("c:1", {"n": 1})
 
     def refuse(doc: Doc | None) -> tuple[Doc | None, None]:
-        raise DomainError("no")
+        raise RoomFull("no")  # any rule of the game refusing the change
 
     with pytest.raises(DomainError):
         await store.mutate("c:1", refuse)
