@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from contextlib import AsyncExitStack
+from typing import Any, Protocol, TypeVar
 
 import pytest
 import redis
+from huddle_client.runtime import BaseClient
 
 from server.config import Settings
 from server.store import Store, open_store
@@ -91,6 +93,27 @@ async def client_factory(server: str) -> AsyncIterator[ClientFactory]:
     for client in clients:
         if client.sio.connected:
             await client.sio.disconnect()
+
+
+C = TypeVar("C", bound=BaseClient)
+
+
+class TypedConnect(Protocol):
+    async def __call__(self, client: C, auth: dict[str, str] | None = None) -> C: ...
+
+
+@pytest.fixture
+async def typed(server: str) -> AsyncIterator[TypedConnect]:
+    """Connect generated clients (huddle_client) to this test's server: ``lobby = await
+    typed(LobbyClient())``; all are disconnected at the end."""
+    async with AsyncExitStack() as stack:
+
+        async def connect(client: C, auth: dict[str, str] | None = None) -> C:
+            await client.connect(server, auth=auth)
+            stack.push_async_callback(client.disconnect)
+            return client
+
+        yield connect
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ import asyncio
 import re
 from typing import Any
 
-from tests.conftest import ClientFactory
+from huddle_client import LobbyClient
+
+from tests.conftest import ClientFactory, TypedConnect
 from tests.support import QUIET_S, WAIT_S, Client
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -90,13 +92,14 @@ async def test_messages_reach_only_the_room(client_factory: ClientFactory) -> No
     assert not [e for e, _ in ann.events if e == f"players{other}"]
 
 
-async def test_late_joiner_sees_recent_messages(client_factory: ClientFactory) -> None:
-    ann, bob = await client_factory(), await client_factory()
-    code = await room_of(ann)
+async def test_late_joiner_sees_recent_messages(typed: TypedConnect) -> None:
+    ann, bob = await typed(LobbyClient()), await typed(LobbyClient())
+    room = await ann.create_room(nickname="Ann")
     for text in ("one", "two"):
-        await ann.call("sendMessage", text)
-    res = await bob.call("joinRoom", {"nickname": "Bob", "code": code})
-    assert [m["message"] for m in res["room"]["messages"]] == ["one", "two"]
+        await ann.send_message(message=text)
+    joined = await bob.join_room(nickname="Bob", code=room["code"])
+    assert [m["message"] for m in joined["messages"]] == ["one", "two"]
+    assert [m["seq"] for m in joined["messages"]] == [1, 2]
 
 
 async def test_leave_migrates_host_and_notifies(client_factory: ClientFactory) -> None:

@@ -7,14 +7,12 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 from huddle_client import ChatClient, HuddleError, LobbyClient
-from huddle_client.runtime import BaseClient
 
+from tests.conftest import TypedConnect
 from tests.support import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -22,25 +20,8 @@ pytestmark = pytest.mark.e2e
 EXAMPLE = ROOT / "clients" / "python" / "examples" / "quickstart.py"
 
 
-Connect = Callable[..., Awaitable[None]]
-
-
-@pytest.fixture
-async def clients(server: str) -> AsyncIterator[Connect]:
-    """Connect typed clients to this test's server; all are disconnected at the end."""
-    async with AsyncExitStack() as stack:
-
-        async def connect(client: BaseClient, auth: dict[str, str] | None = None) -> None:
-            await client.connect(server, auth=auth)
-            stack.push_async_callback(client.disconnect)
-
-        yield connect
-
-
-async def test_a_whole_lobby_game(clients: Connect) -> None:
-    host, guest, late = LobbyClient(), LobbyClient(), LobbyClient()
-    for client in (host, guest, late):
-        await clients(client)
+async def test_a_whole_lobby_game(typed: TypedConnect) -> None:
+    host, guest, late = [await typed(LobbyClient()) for _ in range(3)]
     room = await host.create_room(nickname="ann", title="Finals", max_players=3)
     assert (room["title"], room["maxPlayers"], room["hostName"]) == ("Finals", 3, "ann")
     joined = await guest.join_room(nickname="bob", code=room["code"].lower())
@@ -70,10 +51,9 @@ async def test_a_whole_lobby_game(clients: Connect) -> None:
     assert left[0]["isHost"] is True
 
 
-async def test_a_direct_message_exchange(clients: Connect) -> None:
-    ann, bob = ChatClient(), ChatClient()
-    await clients(ann, auth={"userId": "ann", "nickname": "Ann"})
-    await clients(bob, auth={"userId": "bob", "nickname": "Bob"})
+async def test_a_direct_message_exchange(typed: TypedConnect) -> None:
+    ann = await typed(ChatClient(), auth={"userId": "ann", "nickname": "Ann"})
+    bob = await typed(ChatClient(), auth={"userId": "bob", "nickname": "Bob"})
     assert (await ann.on.session.next())["userId"] == "ann"
     assert (await bob.on.session.next())["chats"] == []
 
