@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from namespaces.acks import Done, MessageAck, RoomAck, RoomsAck
 from namespaces.dispatch import EventNamespace, Payload, event
+from namespaces.outbound import ServerEvent
 from schemas import CreateRoom, JoinRoom, LeaveRoom, ListRooms, Ready, SendMessage, StartGame
 from server.cluster.registry import NodeRegistry
 from server.lobby.rules import Room
 from server.lobby.service import DOMAIN, Joined, Left, LobbyService
+from server.lobby.views import GameStart, LobbyMessage, PlayerView
 
 logger = logging.getLogger(__name__)
+
+# What the server emits on /, each to the room's fan-out room. Broadcasts for a room are
+# emitted before the ack of the event that caused them.
+PLAYERS = ServerEvent("players{code}", list[PlayerView],
+                      "the room's players in join order: on join, ready, leave, disconnect")
+ALL_READY = ServerEvent("allReady", bool,
+                        "whether the game may start (>= 2 players, every non-host ready), "
+                        "whenever it may have changed: a non-host joined (false), ready, leave, "
+                        "disconnect")
+MESSAGE = ServerEvent("message", LobbyMessage, "a sendMessage, to the room, sender included")
+GAME_START = ServerEvent("gameStart", GameStart, "startGame, to the room")
 
 
 def fanout_room(code: str) -> str:
@@ -21,6 +34,9 @@ def fanout_room(code: str) -> str:
 
 
 class LobbyNamespace(EventNamespace):
+    server_events: ClassVar[tuple[ServerEvent[Any], ...]] = (
+        PLAYERS, ALL_READY, MESSAGE, GAME_START)
+
     def __init__(
         self, namespace: str, *, lobby: LobbyService, cluster: NodeRegistry | None = None
     ) -> None:
@@ -58,15 +74,14 @@ class LobbyNamespace(EventNamespace):
     async def send_message(self, sid: str, data: Payload) -> MessageAck:
         """SendMessage -> ``{ok, message}``; emits ``message`` to the room, sender included."""
         message = await self.lobby.send_message(sid, data["message"])
-        await self.emit("message", message, room=fanout_room(message["code"]))
+        await MESSAGE.emit(self, message, room=fanout_room(message["code"]))
         return {"ok": True, "message": message}
 
     @event("startGame", StartGame)
     async def start_game(self, sid: str, data: Payload) -> Done:
         """StartGame -> ``{ok}``; emits ``gameStart {code, startedAt}`` to the room."""
         room = await self.lobby.start_game(sid)
-        start = {"code": room.code, "startedAt": room.started_at}
-        await self.emit("gameStart", start, room=fanout_room(room.code))
+        await GAME_START.emit(self, room.game_start(), room=fanout_room(room.code))
         return {"ok": True}
 
     @event("leaveRoom", LeaveRoom)
@@ -110,9 +125,10 @@ class LobbyNamespace(EventNamespace):
             return
         room = joined.room
         await self.enter_room(sid, fanout_room(room.code))
-        await self.emit(f"players{room.code}", room.player_views(), room=fanout_room(room.code))
+        await PLAYERS.named(code=room.code).emit(self, room.player_views(),
+                                                 room=fanout_room(room.code))
         if room.host != sid:
-            await self.emit("allReady", room.all_ready(), room=fanout_room(room.code))
+            await ALL_READY.emit(self, room.all_ready(), room=fanout_room(room.code))
 
     async def _after_leave(self, sid: str, left: Left) -> None:
         # Not the leaveRoom handler (that is quit_room): the base class's fan-out room exit.
@@ -121,5 +137,6 @@ class LobbyNamespace(EventNamespace):
             await self._announce(left.room)
 
     async def _announce(self, room: Room) -> None:
-        await self.emit(f"players{room.code}", room.player_views(), room=fanout_room(room.code))
-        await self.emit("allReady", room.all_ready(), room=fanout_room(room.code))
+        await PLAYERS.named(code=room.code).emit(self, room.player_views(),
+                                                 room=fanout_room(room.code))
+        await ALL_READY.emit(self, room.all_ready(), room=fanout_room(room.code))

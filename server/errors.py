@@ -97,6 +97,10 @@ class ErrorCode(StrEnum):
                             f"{sorted(names - required)}; got {sorted(given)}")
 
 
+# ``fields`` of a validation_error: messages per wire field, or per index in a list field.
+FieldErrors = dict[str, list[str] | dict[str, list[str]]]
+
+
 class _Envelope(TypedDict):
     ok: Literal[False]
     error: str  # human text: existing frontends display res.error
@@ -107,7 +111,7 @@ class Failure(_Envelope, total=False):
     """A failed ack. Its optional fields are exactly the union of the registered ``Extra``s
     (tests/test_error_codes.py keeps the two in step)."""
 
-    fields: dict[str, Any]
+    fields: FieldErrors
     retryAfterMs: int
     limit: int
 

@@ -25,9 +25,11 @@ from aiohttp import web
 from server.app import SOCKETIO, create_app
 from server.config import Settings
 from server.errors import ErrorCode
+from tests.contract_check import ack_problems, server_event_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 5.0  # upper bound for any single expected event; tests never wait longer
+<<<<<<< HEAD
 POLL_S = 0.02  # how often eventually() looks again
 
 
@@ -62,6 +64,12 @@ async def eventually(check: Callable[[], Any], what: str, *, within_s: float = W
         if remaining > 0:
             await asyncio.sleep(min(every_s, remaining))
     raise AssertionError(f"not {what} within {within_s} s; last look: {last!r}")
+=======
+QUIET_S = 0.3  # settle window before asserting that something did NOT arrive
+# Server events a test client received that break docs/asyncapi.yaml; conftest.py fails the
+# test that received them (a Socket.IO handler cannot fail the test itself).
+CONTRACT_BREAKS: list[str] = []
+>>>>>>> i15-contract
 
 
 def free_port() -> int:
@@ -111,15 +119,28 @@ class Client:
     sio: socketio.AsyncClient
     events: list[tuple[str, Any]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+<<<<<<< HEAD
     url: str = ""  # the server it connected to
+=======
+    contract: bool = True  # check acks and server events against docs/asyncapi.yaml
+>>>>>>> i15-contract
 
     async def call(self, event: str, data: Any = None, *, namespace: str = "/") -> Any:
         """Emit ``event`` with one payload (None sends no payload) and return the ack."""
-        return registered(await self.sio.call(event, data, namespace=namespace, timeout=WAIT_S))
+        ack = await self.sio.call(event, data, namespace=namespace, timeout=WAIT_S)
+        return self.checked(namespace, event, ack)
 
     async def call_args(self, event: str, args: tuple[Any, ...], *, namespace: str = "/") -> Any:
         """Emit ``event`` with exactly ``args`` as its arguments and return the ack."""
-        return registered(await self.sio.call(event, args, namespace=namespace, timeout=WAIT_S))
+        ack = await self.sio.call(event, args, namespace=namespace, timeout=WAIT_S)
+        return self.checked(namespace, event, ack)
+
+    def checked(self, namespace: str, event: str, ack: Any) -> Any:
+        """``ack`` after the registry check and, unless opted out, the contract check."""
+        if self.contract:
+            problems = ack_problems(namespace, event, ack)
+            assert not problems, problems
+        return registered(ack)
 
     def named(self, name: str) -> list[Any]:
         return [data for event, data in self.events if event == name]
@@ -166,12 +187,21 @@ class Client:
 
 
 async def connect(url: str, *, transports: list[str] | None = None,
-                  namespaces: list[str] | None = None, auth: Any = None) -> Client:
+                  namespaces: list[str] | None = None, auth: Any = None,
+                  contract: bool = True) -> Client:
+    """A recording client; with ``contract`` (the default), every ack and server event it
+    receives is checked against docs/asyncapi.yaml (off for the benchmark profile)."""
     sio = socketio.AsyncClient(reconnection=False)
+<<<<<<< HEAD
     client = Client(sio, url=url.split("?", maxsplit=1)[0])
+=======
+    client = Client(sio, contract=contract)
+>>>>>>> i15-contract
 
     async def record(event: str, namespace: str, *args: Any) -> None:
         # Events of every namespace land here; tests name namespaces apart by event name.
+        if contract:
+            CONTRACT_BREAKS.extend(server_event_problems(namespace, event, args))
         client.events.append((event, args[0] if len(args) == 1 else args))
         client.arrived.set()
 

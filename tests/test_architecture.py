@@ -15,7 +15,7 @@ from tests.support import ROOT
 
 pytestmark = pytest.mark.unit
 
-OURS = ("server", "namespaces", "schemas")
+OURS = ("server", "namespaces", "schemas", "contract")
 # Rules of the game and their storage: no Socket.IO, no web server (STYLE.md, "The shape").
 DOMAIN = ("server.lobby", "server.chat", "server.identity", "server.errors", "server.clock",
           "server.store", "server.cluster.registry", "schemas")
@@ -24,6 +24,8 @@ WEB = ("socketio", "engineio", "aiohttp")
 STORE_MAY_IMPORT = ("server.store", "server.errors")
 # The wiring at the top, which nothing else may import.
 APP = ("server.app", "server.__main__", "server.engine", "server.profiles")
+# Build-time tooling above the app: the contract generators read what create_app registers.
+TOOLING = ("contract",)
 
 
 def _module_name(path_parts: tuple[str, ...]) -> str:
@@ -176,7 +178,13 @@ def test_store_imports_nothing_above_it(graph: dict[str, set[str]]) -> None:
 
 def test_nothing_imports_the_app_wiring(graph: dict[str, set[str]]) -> None:
     offending = {name: sorted(t for t in targets if _in(t, APP))
-                 for name, targets in graph.items() if not _in(name, APP)}
+                 for name, targets in graph.items() if not _in(name, (*APP, *TOOLING))}
+    assert {k: v for k, v in offending.items() if v} == {}
+
+
+def test_the_server_never_imports_the_contract_tooling(graph: dict[str, set[str]]) -> None:
+    offending = {name: sorted(t for t in targets if _in(t, TOOLING))
+                 for name, targets in graph.items() if not _in(name, TOOLING)}
     assert {k: v for k, v in offending.items() if v} == {}
 
 

@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 import pytest
+from huddle_client import LobbyClient
 
-from tests.conftest import ClientFactory
+from tests.conftest import ClientFactory, TypedConnect
 from tests.support import Client, delivered, eventually
 
 pytestmark = pytest.mark.e2e
@@ -94,13 +95,14 @@ async def test_messages_reach_only_the_room(client_factory: ClientFactory) -> No
     assert not [e for e, _ in ann.events if e == f"players{other}"]
 
 
-async def test_late_joiner_sees_recent_messages(client_factory: ClientFactory) -> None:
-    ann, bob = await client_factory(), await client_factory()
-    code = await room_of(ann)
+async def test_late_joiner_sees_recent_messages(typed: TypedConnect) -> None:
+    ann, bob = await typed(LobbyClient()), await typed(LobbyClient())
+    room = await ann.create_room(nickname="Ann")
     for text in ("one", "two"):
-        await ann.call("sendMessage", text)
-    res = await bob.call("joinRoom", {"nickname": "Bob", "code": code})
-    assert [m["message"] for m in res["room"]["messages"]] == ["one", "two"]
+        await ann.send_message(message=text)
+    joined = await bob.join_room(nickname="Bob", code=room["code"])
+    assert [m["message"] for m in joined["messages"]] == ["one", "two"]
+    assert [m["seq"] for m in joined["messages"]] == [1, 2]
 
 
 async def test_leave_migrates_host_and_notifies(client_factory: ClientFactory) -> None:

@@ -62,7 +62,7 @@ async def test_mutate_refusal_writes_nothing(store: Store) -> None:
     await store.put("c:1", {"n": 1})
 
     def refuse(doc: Doc | None) -> tuple[Doc | None, None]:
-        raise RoomFull("no")
+        raise RoomFull("no")  # any rule of the game refusing the change
 
     with pytest.raises(RoomFull):
         await store.mutate("c:1", refuse)
