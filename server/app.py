@@ -20,8 +20,8 @@ from server.errors import Unavailable
 from server.health import health_routes
 from server.identity import Authenticator
 from server.lobby.service import LobbyService
+from server.profiles.conformance import create_conformance_app
 from server.store import Store, open_store
-from server.wire.conformance import create_conformance_app
 
 logger = logging.getLogger(__name__)
 

@@ -29,6 +29,8 @@ from tests.cluster_support import ROUND_ROBIN, Cluster, cluster
 from tests.relay_support import Nodes, deadline, directory, poll
 from tests.wire import recv, wait_closed
 
+pytestmark = pytest.mark.cluster
+
 A, B, C = 0, 1, 2
 PING_INTERVAL_S, PING_TIMEOUT_S = 0.3, 0.2
 

@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from server.cluster.directory import PeerDirectory, entry_key
 from server.store import Store, open_store
 from server.wire.relay import Peer
 from server.wire.sids import SessionIds
 from tests.cluster_support import redis_process
 from tests.support import WAIT_S
+
+pytestmark = pytest.mark.unit
 
 
 def peer(name: str) -> Peer:

@@ -25,6 +25,8 @@ from tests.cluster_support import ROUND_ROBIN, Cluster, cluster
 from tests.relay_support import Nodes, deadline, owner_index, poll
 from tests.support import WAIT_S
 
+pytestmark = [pytest.mark.cluster, pytest.mark.js]
+
 A, B, C = 0, 1, 2
 # Long pings: a poll then waits ~10 s at its owner, so a prompt answer cannot be a poll timeout.
 LONG_PINGS = {"HUDDLE_PING_INTERVAL_MS": "10000", "HUDDLE_PING_TIMEOUT_MS": "5000"}

@@ -17,6 +17,8 @@ from tests.cluster_js import JsClient, js_client
 from tests.cluster_support import ROUND_ROBIN, Cluster, cluster, haproxy
 from tests.support import WAIT_S, Client, connect
 
+pytestmark = [pytest.mark.cluster, pytest.mark.js]
+
 POLLING = ["polling"]
 
 

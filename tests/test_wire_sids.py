@@ -8,6 +8,8 @@ import pytest
 
 from server.wire.sids import MAC_LEN, SID_LEN, TAG_LEN, SessionIds, tag_of, verify
 
+pytestmark = pytest.mark.unit
+
 
 def test_a_sid_is_tag_random_and_mac_in_url_safe_characters() -> None:
     ids = SessionIds()
