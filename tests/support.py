@@ -29,7 +29,6 @@ from tests.contract_check import ack_problems, server_event_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 5.0  # upper bound for any single expected event; tests never wait longer
-<<<<<<< HEAD
 POLL_S = 0.02  # how often eventually() looks again
 
 
@@ -64,12 +63,11 @@ async def eventually(check: Callable[[], Any], what: str, *, within_s: float = W
         if remaining > 0:
             await asyncio.sleep(min(every_s, remaining))
     raise AssertionError(f"not {what} within {within_s} s; last look: {last!r}")
-=======
-QUIET_S = 0.3  # settle window before asserting that something did NOT arrive
+
+
 # Server events a test client received that break docs/asyncapi.yaml; conftest.py fails the
 # test that received them (a Socket.IO handler cannot fail the test itself).
 CONTRACT_BREAKS: list[str] = []
->>>>>>> i15-contract
 
 
 def free_port() -> int:
@@ -119,11 +117,8 @@ class Client:
     sio: socketio.AsyncClient
     events: list[tuple[str, Any]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
-<<<<<<< HEAD
     url: str = ""  # the server it connected to
-=======
     contract: bool = True  # check acks and server events against docs/asyncapi.yaml
->>>>>>> i15-contract
 
     async def call(self, event: str, data: Any = None, *, namespace: str = "/") -> Any:
         """Emit ``event`` with one payload (None sends no payload) and return the ack."""
@@ -192,11 +187,7 @@ async def connect(url: str, *, transports: list[str] | None = None,
     """A recording client; with ``contract`` (the default), every ack and server event it
     receives is checked against docs/asyncapi.yaml (off for the benchmark profile)."""
     sio = socketio.AsyncClient(reconnection=False)
-<<<<<<< HEAD
-    client = Client(sio, url=url.split("?", maxsplit=1)[0])
-=======
-    client = Client(sio, contract=contract)
->>>>>>> i15-contract
+    client = Client(sio, url=url.split("?", maxsplit=1)[0], contract=contract)
 
     async def record(event: str, namespace: str, *args: Any) -> None:
         # Events of every namespace land here; tests name namespaces apart by event name.

@@ -5,11 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-<<<<<<< HEAD
 import pytest
-=======
 from huddle_client import ChatClient
->>>>>>> i15-contract
 
 from tests.chat_support import Tab, refused
 from tests.conftest import TypedConnect
