@@ -63,7 +63,8 @@ async def eventually(check: Callable[[], Any], what: str, *, within_s: float = W
         if remaining > 0:
             await asyncio.sleep(min(every_s, remaining))
     raise AssertionError(f"not {what} within {within_s} s; last look: {last!r}")
-QUIET_S = 0.3  # settle window before asserting that something did NOT arrive
+
+
 # Server events a test client received that break docs/asyncapi.yaml; conftest.py fails the
 # test that received them (a Socket.IO handler cannot fail the test itself).
 CONTRACT_BREAKS: list[str] = []
@@ -190,7 +191,8 @@ async def connect(url: str, *, transports: list[str] | None = None,
 
     async def record(event: str, namespace: str, *args: Any) -> None:
         # Events of every namespace land here; tests name namespaces apart by event name.
-        if contract and event != BARRIER:  # delivered()'s marker is the tests' own, not Huddle's
+        # The barrier is the tests' own marker (delivered()), not part of the contract.
+        if contract and event != BARRIER:
             CONTRACT_BREAKS.extend(server_event_problems(namespace, event, args))
         client.events.append((event, args[0] if len(args) == 1 else args))
         client.arrived.set()
@@ -236,7 +238,12 @@ def redis_server() -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def wait_for_port(port: int, timeout_s: float = 10.0) -> None:
+# A process start is an upper bound, never a speed: on a loaded 2-core machine a node (imports,
+# reaping its previous life after kill -9) has been seen to need more than 10 s.
+START_S = 30.0
+
+
+def wait_for_port(port: int, timeout_s: float = START_S) -> None:
     """``eventually`` for code that cannot await (process fixtures): the port accepts."""
     for remaining in attempts(timeout_s, 0.05):
         with socket.socket() as sock:
