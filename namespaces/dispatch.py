@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -17,6 +18,7 @@ from marshmallow import Schema, ValidationError
 
 from schemas.compiled import Loader, compile_loader
 from server.errors import DomainError
+from server.timing import Timings
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,23 @@ class EventSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "load", compile_loader(self.schema))
+
+
+class EventStats:
+    """What one namespace's dispatcher counts, for /metrics (read at scrape time).
+
+    ``handler_seconds[name].count`` is also the number of ``name`` events received: every
+    event in the table is timed, including those answered with a validation error.
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        self.handler_seconds = {name: Timings() for name in names}
+        self.unknown = 0  # events whose name is not in the table (the "other" label)
+        self.error_acks: dict[str, int] = {}  # code -> acks answered {ok: false, code}
+
+    def failed(self, ack: Ack) -> None:
+        code = str(ack.get("code"))
+        self.error_acks[code] = self.error_acks.get(code, 0) + 1
 
 
 def event(name: str, schema: type[Schema]) -> Callable[[H], H]:
@@ -87,6 +106,12 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # Events of one connection are handled in arrival order, as Node does; a disconnect
         # waits for the connection's in-flight event so it cannot leave a ghost seat behind.
         self._locks: dict[str, asyncio.Lock] = {}
+        self.stats: EventStats | None = None  # set by count_events (metrics on)
+
+    def count_events(self) -> EventStats:
+        """Count and time every event from now on (server/metrics reads the result)."""
+        self.stats = EventStats(list(self.events))
+        return self.stats
 
     async def trigger_event(self, event_name: str, *args: Any) -> Any:
         sid = args[0]
@@ -101,11 +126,23 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     if event_name == "disconnect":
                         self._locks.pop(sid, None)
         spec = self.events.get(event_name)
+        stats = self.stats
         if spec is None:
             logger.info("unknown event %r from sid=%s ns=%s", event_name, sid, self.namespace)
-            return failure("unknown_event", f"Unknown event {event_name!r}.")
+            ack = failure("unknown_event", f"Unknown event {event_name!r}.")
+            if stats is not None:
+                stats.unknown += 1
+                stats.failed(ack)
+            return ack
         async with lock:
-            return await self._dispatch(spec, sid, args[1:])
+            if stats is None:
+                return await self._dispatch(spec, sid, args[1:])
+            started = time.perf_counter()
+            ack = await self._dispatch(spec, sid, args[1:])
+            stats.handler_seconds[event_name].observe(time.perf_counter() - started)
+        if type(ack) is dict and ack.get("ok") is False:
+            stats.failed(ack)
+        return ack
 
     async def _dispatch(self, spec: EventSpec, sid: str, payload: tuple[Any, ...]) -> Ack:
         try:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from namespaces import ChatNamespace, LobbyNamespace
 from namespaces.bench import BenchNamespace
+from namespaces.dispatch import EventNamespace
 from server.chat.presence import PresenceService
 from server.chat.service import ChatService
 from server.cluster.fanout import RedisFanout
@@ -20,6 +21,7 @@ from server.errors import Unavailable
 from server.health import health_routes
 from server.identity import Authenticator
 from server.lobby.service import LobbyService
+from server.metrics import Metrics, metrics_routes
 from server.store import Store, open_store
 from server.wire.conformance import create_conformance_app
 
@@ -39,17 +41,25 @@ def create_app(settings: Settings) -> web.Application:
     sio = build_socketio(settings)
     cluster = NodeRegistry(store, settings.node_id, interval_ms=settings.heartbeat_interval_ms,
                            ttl_ms=settings.heartbeat_ttl_ms)
+    namespaces: list[EventNamespace] = []
     if settings.profile == "bench":
-        sio.register_namespace(BenchNamespace("/"))
+        namespaces.append(BenchNamespace("/"))
     else:
         lobby = LobbyService(store, node_id=settings.node_id, registry=cluster)
-        sio.register_namespace(LobbyNamespace("/", lobby=lobby, cluster=cluster))
-        sio.register_namespace(_chat_namespace(settings, store, cluster))
+        namespaces.append(LobbyNamespace("/", lobby=lobby, cluster=cluster))
+        namespaces.append(_chat_namespace(settings, store, cluster))
+    for namespace in namespaces:
+        sio.register_namespace(namespace)
     # Declared dead while cut off from Redis: our clients' seats are gone, make them rejoin.
     cluster.on_fenced(lambda: close_all_sessions(sio))
     sio.attach(app)
     fanout = sio.manager if isinstance(sio.manager, RedisFanout) else None
     app.add_routes(health_routes(settings, store, fanout))
+    if settings.metrics:
+        events = {ns.namespace: ns.count_events() for ns in namespaces}
+        metrics = Metrics(node_id=settings.node_id, sio=sio, cluster=cluster, store=store,
+                          fanout=fanout, events=events)
+        app.add_routes(metrics_routes(metrics))
     app[SETTINGS], app[STORE], app[SOCKETIO], app[CLUSTER] = settings, store, sio, cluster
     app.cleanup_ctx.append(_store_lifetime)
     return app

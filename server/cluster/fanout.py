@@ -24,7 +24,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -34,6 +34,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.tasks import cancel_and_wait
+from server.timing import NETWORK_BOUNDS, Timings
 from server.wire.broadcast import FastEmit
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class FanoutStats:
     publish_failures: int = 0  # attempts that failed (the message may still go out later)
     resubscribes: int = 0
     queued: int = 0  # waiting in the outbox right now
+    # One PUBLISH round trip (a pipeline of up to PUBLISH_BATCH messages), successful ones.
+    publish_seconds: Timings = field(default_factory=lambda: Timings(NETWORK_BOUNDS))
 
 
 # FastEmit after the pub/sub manager: emits are still published, local delivery is fast.
@@ -139,6 +142,7 @@ class RedisFanout(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]
             # Everything queued goes out in one round trip (bounded): one publish per round trip
             # made bursts queue behind each other (p99 1.2 s at 16 broadcasts in flight).
             batch = [item for _, item in itertools.islice(self._outbox, PUBLISH_BATCH)]
+            started = time.monotonic()
             try:
                 receivers = await asyncio.wait_for(self._publish_batch(batch), self.timeout_s)
             except Exception as exc:
@@ -150,6 +154,7 @@ class RedisFanout(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, RECONNECT_MAX_S)
                 continue
+            self.stats.publish_seconds.observe(time.monotonic() - started)
             for _ in batch:
                 self._outbox.popleft()
             self._peers = receivers  # subscribed nodes, ourselves included

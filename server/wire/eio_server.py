@@ -15,9 +15,11 @@ import engineio
 from aiohttp import web
 from engineio import packet as eio_packet
 
+from server.timing import NETWORK_BOUNDS, Timings
 from server.wire import eio_codec, eio_websocket
 from server.wire.clientip import ClientAddress
 from server.wire.eio_socket import HuddleSocket
+from server.wire.lifecycle import WireStats
 from server.wire.throttle import ThrottledLog
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,10 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         # (sid, "4...") -> True if the Socket.IO layer took this message synchronously; set by
         # HuddleSocketServer (see HuddleSocket.fast_receive).
         self.fast_message: Callable[[str, str], bool] | None = None
+        # Counters for /metrics and the admin namespace (cheap enough to keep always).
+        self.stats = WireStats()
+        self.ping_rtt = Timings(NETWORK_BOUNDS)  # ping sent -> pong received, in seconds
+        self.on_upgrade: Callable[[str], None] | None = None  # (sid) a session is on WebSocket
 
     def configure(self, *, trusted_proxies: tuple[str, ...], max_queued_bytes: int,
                   ws_deflate: bool) -> None:

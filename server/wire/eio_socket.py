@@ -45,6 +45,7 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         # coroutine frame or Event (memory per connection is a benchmark target).
         self._timer: asyncio.TimerHandle | None = None
         self._pong_deadline: float | None = None  # set while a ping awaits its pong
+        self._ping_at = 0.0  # when the outstanding ping was written (for the round-trip time)
         # True while the WebSocket reader waits for the next message with nothing unhandled:
         # only then may a message be handled as it is parsed (see fast_receive).
         self.inbound_idle = False
@@ -62,8 +63,9 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
             return
         # Measured from when the ping was due, so a slow loop never grants extra time.
         self._pong_deadline = deadline = due + self.server.ping_timeout
+        self._ping_at = now = time.monotonic()
         self._timer = asyncio.get_running_loop().call_later(
-            max(0.0, deadline - time.monotonic()), self._no_pong)
+            max(0.0, deadline - now), self._no_pong)
         if not self.offer(eio_packet.Packet(eio_packet.PING)):
             self.server.spawn(self.overflowed(), name=f"eio-overflow-{self.sid}")
 
@@ -73,7 +75,9 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         self._pong_deadline = None
         if self._timer is not None:
             self._timer.cancel()
-        self._schedule_ping(time.monotonic() + self.server.ping_interval)
+        now = time.monotonic()
+        self.server.ping_rtt.observe(now - self._ping_at)
+        self._schedule_ping(now + self.server.ping_interval)
 
     def _no_pong(self) -> None:
         if self._pong_deadline is None or self.closing or self.closed:
@@ -110,6 +114,9 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
             return False
         self.queued_bytes += size
         self.queue.put_nowait(pkt)
+        stats = self.server.stats
+        stats.packets_out += 1
+        stats.bytes_out += size
         return True
 
     def offer_message(self, text: str) -> bool:
@@ -128,9 +135,13 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
             return True  # the connection is going away; the reader ends the session
         # Bytes the kernel has not taken yet stay in the transport's buffer: that is this
         # session's backlog, bounded like the queue of a polling session.
-        if transport.get_write_buffer_size() + len(data) > self.server.max_queued_bytes:
+        size = len(data)
+        if transport.get_write_buffer_size() + size > self.server.max_queued_bytes:
             return False
         transport.write(data)
+        stats = self.server.stats
+        stats.packets_out += 1
+        stats.bytes_out += size
         return True
 
     async def send(self, pkt: eio_packet.Packet) -> None:

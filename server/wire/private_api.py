@@ -26,6 +26,8 @@ ATTRIBUTES: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("socketio.AsyncServer", "_send_eio_packet", ("eio_sid", "eio_pkt")),
     ("socketio.AsyncServer", "_handle_connect", ("eio_sid", "namespace", "data")),
     ("socketio.AsyncServer", "_handle_disconnect", ("eio_sid", "namespace", "reason")),
+    # Lifecycle reports (server/wire/lifecycle.py): every disconnect handler runs through it.
+    ("socketio.AsyncServer", "_trigger_event", ("event", "namespace")),
     ("socketio.AsyncServer", "_handle_event", ("eio_sid", "namespace", "id", "data")),
     ("socketio.AsyncServer", "_handle_ack", ("eio_sid", "namespace", "id", "data")),
     ("socketio.AsyncServer", "_handle_eio_message", ("eio_sid", "data")),
@@ -76,6 +78,11 @@ CALL_PATHS = (
     ("socketio.base_server", "BaseServer.__init__", "self._engineio_server_class()("),
     # The CONNECT ack and refusals go through _send_packet (never held).
     ("socketio.async_server", "AsyncServer._handle_connect", "await self._send_packet("),
+    # Disconnect reports: both the client's and the server's disconnect run the handler
+    # through _trigger_event (server/wire/lifecycle.py).
+    ("socketio.async_server", "AsyncServer._handle_disconnect",
+     "await self._trigger_event('disconnect'"),
+    ("socketio.async_server", "AsyncServer.disconnect", "await self._trigger_event("),
     # A pub/sub emit is delivered locally (and on every other node) by _handle_emit through
     # super().emit, which is FastEmit.emit in RedisFanout's MRO.
     ("socketio.async_pubsub_manager", "AsyncPubSubManager.emit",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import socketio
@@ -20,6 +21,7 @@ from socketio import packet as sio_packet
 from server.wire import sio_fast
 from server.wire.eio_server import HuddleEngineServer
 from server.wire.inbox import Inbox
+from server.wire.lifecycle import Lifecycle, WireStats
 from server.wire.sio_packets import HuddlePacket, ProtocolFault, validate
 from server.wire.throttle import ThrottledLog, TokenBucket
 
@@ -50,12 +52,36 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self._json_frames = self.packet_class is HuddlePacket
         if self._json_frames:
             self.eio.fast_message = self.fast_event
+        self.stats: WireStats = self.eio.stats
+        # Observers of connections (server/wire/lifecycle.py); none unless metrics/admin are on.
+        self.watchers: list[Lifecycle] = []
+        self._room_watchers: list[Lifecycle] = []
 
+    def watch(self, observer: Lifecycle) -> None:
+        """Report every connect, refusal, disconnect and upgrade (and rooms, if it asks)."""
+        self.watchers.append(observer)
+        if observer.wants_rooms:
+            self._room_watchers.append(observer)
+        self.eio.on_upgrade = self._upgraded
+
+    def _upgraded(self, eio_sid: str) -> None:
+        for observer in self.watchers:
+            observer.upgraded(eio_sid)
+
+    def _refused(self, namespace: str, data: Any) -> None:
+        code = "refused"
+        if isinstance(data, dict):
+            code = str(data.get("code") or ("invalid_namespace" if data.get("message")
+                                            == "Invalid namespace" else "refused"))
+        for observer in self.watchers:
+            observer.refused(namespace, code)
     def _engineio_server_class(self) -> type[HuddleEngineServer]:
         return HuddleEngineServer
 
     # -- outgoing: hold a connecting client's packets until its CONNECT ack is sent ----------
     async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+        if self.watchers and pkt.packet_type == sio_packet.CONNECT_ERROR:
+            self._refused(pkt.namespace or "/", pkt.data)
         if eio_sid in self._held and pkt.packet_type not in (sio_packet.CONNECT,
                                                              sio_packet.CONNECT_ERROR):
             encoded = pkt.encode()
@@ -106,6 +132,11 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             await super()._handle_connect(eio_sid, namespace, data)
         finally:
             held = self._held.pop(eio_sid, [])
+        if self.watchers:
+            sid = self._connected_sid(eio_sid, namespace)
+            if sid is not None:
+                for observer in self.watchers:
+                    observer.connected(sid, namespace, eio_sid)
         for pkt in held:
             await self.eio.send_packet(eio_sid, pkt)
 
@@ -243,17 +274,21 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         events, strikes = self._buckets_of(eio_sid)
         if events.take():
             return True
+        self.stats.rate_limited += 1
         if not strikes.take():
+            self.stats.flood_disconnects += 1
             self.faults.info("eio_sid=%s keeps flooding events; disconnecting", eio_sid)
             await self.eio.disconnect(eio_sid)
             return False
         self.faults.info("eio_sid=%s over the event rate limit (event %r)", eio_sid, pkt.data[0])
         if pkt.id is not None:
+            self.stats.rate_limited_acks += 1
             await self._send_packet(eio_sid, self.packet_class(
                 sio_packet.ACK, namespace=pkt.namespace or "/", id=pkt.id, data=[RATE_LIMITED]))
         return False
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        environ["huddle.issued"] = time.time()  # the handshake time the admin UI shows
         asyncio.get_running_loop().call_later(self.connect_timeout_s, self._expire, eio_sid)
         return await super()._handle_eio_connect(eio_sid, environ)
 
@@ -270,12 +305,27 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self._binary_packet.pop(eio_sid, None)
         await super()._handle_eio_disconnect(eio_sid, reason)
 
+    async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        try:
+            return await super()._trigger_event(event, namespace, *args)
+        finally:
+            # Every disconnect of a connected sid (client, server or transport) runs its
+            # handler through here, after the library marked it disconnecting.
+            if event == "disconnect" and self.watchers:
+                reason = str(args[1]) if len(args) > 1 else self.reason.SERVER_DISCONNECT
+                for observer in self.watchers:
+                    observer.disconnected(args[0], namespace or "/", reason)
+
     # -- server-side API ---------------------------------------------------------------------
     async def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
         await super().enter_room(sid, check_room(room), namespace)
+        for observer in self._room_watchers:
+            observer.room_joined(sid, namespace or "/", room)
 
     async def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
         await super().leave_room(sid, check_room(room), namespace)
+        for observer in self._room_watchers:
+            observer.room_left(sid, namespace or "/", room)
 
     async def disconnect(self, sid: str, namespace: str | None = None,
                          ignore_queue: bool = False, close_transport: bool = True) -> None:
