@@ -23,6 +23,7 @@ from server.identity import Authenticator
 from server.lobby.service import LobbyService
 from server.metrics import Metrics, metrics_routes
 from server.store import Store, open_store
+from server.webroutes import admin_ui_routes, demo_routes
 from server.wire.conformance import create_conformance_app
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ def create_app(settings: Settings) -> web.Application:
         metrics = Metrics(node_id=settings.node_id, sio=sio, cluster=cluster, store=store,
                           fanout=fanout, events=events)
         app.add_routes(metrics_routes(metrics))
+    if settings.demo and settings.profile == "default":
+        app.add_routes(demo_routes())
     app[SETTINGS], app[STORE], app[SOCKETIO], app[CLUSTER] = settings, store, sio, cluster
     app.cleanup_ctx.append(_store_lifetime)
     return app
