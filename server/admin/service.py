@@ -1,0 +1,52 @@
+"""What the ``/admin`` namespace asks for: logins, every node's sockets, cluster-wide commands."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from server.admin.auth import AdminAuth
+from server.admin.local import LocalSockets
+from server.cluster.bus import ClusterBus
+from server.errors import Forbidden
+
+logger = logging.getLogger(__name__)
+
+SOCKETS, COMMAND = "admin.sockets", "admin.command"
+# The Admin UI's feature flags (its lib/typed-events.ts): commands, then the dashboard's
+# aggregated counters. ALL_EVENTS (every event of every socket, live) is not offered: it would
+# put the admin namespace on every event's path.
+COMMANDS = ["EMIT", "JOIN", "LEAVE", "DISCONNECT", "MJOIN", "MLEAVE", "MDISCONNECT"]
+READ_ONLY = "The admin namespace is read-only (HUDDLE_ADMIN_READONLY)."
+
+
+class AdminService:
+    def __init__(self, *, auth: AdminAuth, bus: ClusterBus, local: LocalSockets,
+                 readonly: bool) -> None:
+        self.auth, self.bus, self.readonly = auth, bus, readonly
+        bus.on(SOCKETS, local.sockets)
+        bus.on(COMMAND, local.apply)
+
+    async def login(self, auth: Any) -> str | None:
+        """A new session id, or None for a known session; Unauthorized otherwise."""
+        return await self.auth.login(auth)
+
+    def config(self) -> dict[str, Any]:
+        return {"supportedFeatures": ([] if self.readonly else COMMANDS) + ["AGGREGATED_EVENTS"]}
+
+    async def all_sockets(self) -> list[dict[str, Any]]:
+        """The sockets of every node that answered."""
+        replies = await self.bus.ask_all(SOCKETS, {})
+        return [socket for reply in replies if reply for socket in reply]
+
+    def check_writable(self) -> None:
+        if self.readonly:
+            raise Forbidden(READ_ONLY)
+
+    async def command(self, op: str, nsp: str, *, room: str | None = None,
+                      filter: str | None = None, close: bool = False) -> int:
+        """Apply ``op`` (join, leave, disconnect) on every node; how many sockets it touched."""
+        self.check_writable()
+        body = {"op": op, "nsp": nsp, "room": room, "filter": filter, "close": close}
+        counts = await self.bus.ask_all(COMMAND, body)
+        return sum(count for count in counts if isinstance(count, int))
