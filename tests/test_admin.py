@@ -107,7 +107,8 @@ async def test_read_only_mode_refuses_commands() -> None:
     async with running_app(admin_settings(admin_readonly=True)) as url:
         player = await connect(url)
         ops = await admin(url)
-        assert (await ops.first("config")) == {"supportedFeatures": ["AGGREGATED_EVENTS"]}
+        config = await ops.first("config")
+        assert config == {"supportedFeatures": ["AGGREGATED_EVENTS", "ALL_EVENTS"]}
         sid = player.sio.get_sid("/")
         for args in (("_disconnect", ("/", True, sid)), ("join", ("/", "vip", None)),
                      ("emit", ("/", None, "hello"))):

@@ -107,7 +107,8 @@ async def test_read_only_cluster_refuses_commands() -> None:
     with cluster(2, **admin_env(HUDDLE_ADMIN_READONLY="true")) as running:
         player = await connect(running.nodes[1].url)
         ops = await admin(running.nodes[0].url)
-        assert (await ops.first("config"))["supportedFeatures"] == ["AGGREGATED_EVENTS"]
+        config = await ops.first("config")
+        assert config["supportedFeatures"] == ["AGGREGATED_EVENTS", "ALL_EVENTS"]
         listed = await ops.first("all_sockets")
         assert player.sio.get_sid("/") in {s["id"] for s in listed}
         refused = await ops.call_args("_disconnect", ("/", True, player.sio.get_sid("/")),

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from server.config import Settings
+from tests.admin_support import ADMIN_HASH, ADMIN_PASSWORD, ADMIN_USER
 from tests.browser_support import run_browser_script, screenshot_dir
-from tests.support import free_port, running_app
+from tests.support import connect, free_port, running_app
 
 
 def is_png(path: Path) -> bool:
@@ -29,3 +30,23 @@ async def test_two_browsers_play_a_lobby_and_exchange_a_dm(tmp_path: Path) -> No
     assert messenger["typing"] == "bob is typing…"
     assert "hello bob" in messenger["adaChat"] and "hi" in messenger["adaChat"]
     assert is_png(shots / "demo.png")
+
+
+async def test_the_admin_ui_logs_in_and_lists_the_sockets(tmp_path: Path) -> None:
+    shots = screenshot_dir(tmp_path)
+    settings = Settings(port=free_port(), node_id="node-a", admin_user=ADMIN_USER,
+                        admin_password_hash=ADMIN_HASH)
+    async with running_app(settings) as url:
+        players = [await connect(url), await connect(url, transports=["polling"])]
+        sids = [p.sio.get_sid("/") for p in players]
+        seen = await run_browser_script("browser_admin.mjs", url, ADMIN_USER, ADMIN_PASSWORD,
+                                        str(shots), "node-a", *[str(sid) for sid in sids])
+        for player in players:
+            await player.sio.disconnect()
+    assert seen["problems"] == []
+    assert any("node-a" in row for row in seen["servers"]), seen["servers"]
+    rows = "\n".join(seen["sockets"])
+    for sid in sids:
+        assert sid in rows
+    assert "WebSocket" in rows and "HTTP long-polling" in rows
+    assert is_png(shots / "admin-sockets.png") and is_png(shots / "admin-dashboard.png")

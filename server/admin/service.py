@@ -13,10 +13,13 @@ from server.errors import Forbidden
 logger = logging.getLogger(__name__)
 
 SOCKETS, COMMAND = "admin.sockets", "admin.command"
-# The Admin UI's feature flags (its lib/typed-events.ts): commands, then the dashboard's
-# aggregated counters. ALL_EVENTS (every event of every socket, live) is not offered: it would
-# put the admin namespace on every event's path.
+# The Admin UI's feature flags (its lib/typed-events.ts): the commands, then what the server
+# reports. AGGREGATED_EVENTS: the dashboard's counters in server_stats. ALL_EVENTS: the UI then
+# shows its Sockets, Rooms, Clients and Events views, fed by all_sockets and the live updates.
+# The per-event stream (event_received / event_sent) is not sent: it would put the admin
+# namespace on every event's path (docs/decisions.md).
 COMMANDS = ["EMIT", "JOIN", "LEAVE", "DISCONNECT", "MJOIN", "MLEAVE", "MDISCONNECT"]
+REPORTS = ["AGGREGATED_EVENTS", "ALL_EVENTS"]
 READ_ONLY = "The admin namespace is read-only (HUDDLE_ADMIN_READONLY)."
 
 
@@ -32,7 +35,7 @@ class AdminService:
         return await self.auth.login(auth)
 
     def config(self) -> dict[str, Any]:
-        return {"supportedFeatures": ([] if self.readonly else COMMANDS) + ["AGGREGATED_EVENTS"]}
+        return {"supportedFeatures": ([] if self.readonly else COMMANDS) + REPORTS}
 
     async def all_sockets(self) -> list[dict[str, Any]]:
         """The sockets of every node that answered."""
