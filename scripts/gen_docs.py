@@ -17,6 +17,7 @@ from pathlib import Path
 from marshmallow import Schema, fields, validate
 
 from namespaces import ChatNamespace, LobbyNamespace
+from namespaces.admin import AdminNamespace
 from namespaces.dispatch import EventNamespace
 from schemas.fields import StrictBool, StrictInt
 from server.config import OPTIONS
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTED: list[tuple[str, type[EventNamespace]]] = [
     ("/", LobbyNamespace),
     ("/chat", ChatNamespace),
+    ("/admin", AdminNamespace),
 ]
 
 

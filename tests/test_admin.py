@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 
 import aiohttp
 import pytest
 import socketio
 
-from server.config import Settings
+from server.admin.auth import check_password
+from server.config import Settings, load_settings
 from tests.admin_support import ADMIN_HASH, ADMIN_USER, LOGIN, admin
-from tests.support import WAIT_S, connect, free_port, running_app
+from tests.support import ROOT, WAIT_S, connect, free_port, running_app
 
 NODE = "solo"
 
@@ -139,3 +142,12 @@ async def test_the_ui_is_served_offline() -> None:
         assert "https://" not in html  # no CDN: the icon font comes from web/node_modules
         async with http.get(f"{url}/admin-ui/mdi/css/materialdesignicons.min.css") as css:
             assert css.status == 200
+
+
+def test_the_password_tool_prints_a_hash_the_server_accepts() -> None:
+    made = subprocess.run([sys.executable, "-m", "server.admin.password"], input="s3cret\n",
+                          capture_output=True, text=True, timeout=60, check=True, cwd=ROOT)
+    hashed = made.stdout.strip()
+    assert load_settings({"HUDDLE_ADMIN_USER": "ops",
+                          "HUDDLE_ADMIN_PASSWORD_HASH": hashed}).admin
+    assert check_password("s3cret", hashed) and not check_password("s3cret!", hashed)

@@ -57,7 +57,11 @@ class LocalBus(ClusterBus):
 
     async def ask_all(self, kind: str, body: dict[str, Any], *, timeout_s: float = 2.0
                       ) -> list[Any]:
-        return [await asyncio.wait_for(self._answer(kind, body), timeout_s)]
+        try:
+            return [await asyncio.wait_for(self._answer(kind, body), timeout_s)]
+        except Exception:
+            logger.exception("bus %s failed", kind)
+            return [None]
 
 
 class _Gathering:
