@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
 import socketio
 
 from tests.admin_support import admin, admin_env, stats_nodes
 from tests.cluster_support import Cluster, cluster
+from tests.metrics_support import scrape_until, value
 from tests.support import WAIT_S, Client, connect
 
 
@@ -117,3 +119,13 @@ async def test_read_only_cluster_refuses_commands() -> None:
         assert (await player.call("listRooms"))["ok"] is True
         await player.sio.disconnect()
         await ops.sio.disconnect()
+
+
+async def test_metrics_are_scraped_per_node_not_through_nginx(admin_cluster: Cluster) -> None:
+    for node in admin_cluster.nodes:
+        # Each node counts the live heartbeats at its scans (every 500 ms here).
+        samples = await scrape_until(
+            node.url, lambda s: value(s, "huddle_cluster_nodes_alive") == 3)
+        assert value(samples, "huddle_cluster_nodes_alive") == 3
+    async with aiohttp.ClientSession() as http, http.get(f"{admin_cluster.lb.url}/metrics") as lb:
+        assert lb.status == 404
