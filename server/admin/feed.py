@@ -1,6 +1,6 @@
 """Live updates for the Admin UI: what happens to this node's sockets, emitted to ``/admin``.
 
-The protocol layer reports each step synchronously (server/wire/lifecycle.py); the feed only
+The protocol layer reports each step synchronously (server/wire/observers.py); the feed only
 appends to a bounded queue, and one task emits from it, so a connection storm costs the hot
 path an append each. Emits to ``/admin`` reach the admin clients of every node (through Redis
 in a cluster). Every two seconds the task also emits this node's ``server_stats``.
@@ -17,7 +17,7 @@ from typing import Any
 
 from server.admin.local import LocalSockets, iso
 from server.tasks import cancel_and_wait
-from server.wire.lifecycle import Lifecycle
+from server.wire.observers import ConnectionObserver
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ STATS_EVERY_S = 2.0
 BACKLOG = 10_000  # updates waiting to be emitted; beyond this the oldest are dropped
 
 
-class AdminFeed(Lifecycle):
+class AdminFeed(ConnectionObserver):
     wants_rooms = True
 
     def __init__(self, local: LocalSockets) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter
 
-from server.wire.lifecycle import Lifecycle
+from server.wire.observers import ConnectionObserver
 
 
-class ConnectionCounts(Lifecycle):
+class ConnectionCounts(ConnectionObserver):
     def __init__(self, registry: CollectorRegistry) -> None:
         self.connects = Counter(
             "huddle_connects", "Socket.IO namespace connects that succeeded.",

@@ -19,7 +19,7 @@ from server.timing import NETWORK_BOUNDS, Timings
 from server.wire import eio_codec, eio_websocket
 from server.wire.clientip import ClientAddress
 from server.wire.eio_socket import HuddleSocket
-from server.wire.lifecycle import WireStats
+from server.wire.observers import WireStats
 from server.wire.throttle import ThrottledLog
 
 logger = logging.getLogger(__name__)

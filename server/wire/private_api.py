@@ -26,7 +26,7 @@ ATTRIBUTES: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("socketio.AsyncServer", "_send_eio_packet", ("eio_sid", "eio_pkt")),
     ("socketio.AsyncServer", "_handle_connect", ("eio_sid", "namespace", "data")),
     ("socketio.AsyncServer", "_handle_disconnect", ("eio_sid", "namespace", "reason")),
-    # Lifecycle reports (server/wire/lifecycle.py): every disconnect handler runs through it.
+    # Observer reports (server/wire/observers.py): every disconnect handler runs through it.
     ("socketio.AsyncServer", "_trigger_event", ("event", "namespace")),
     ("socketio.AsyncServer", "_handle_event", ("eio_sid", "namespace", "id", "data")),
     ("socketio.AsyncServer", "_handle_ack", ("eio_sid", "namespace", "id", "data")),
@@ -79,7 +79,7 @@ CALL_PATHS = (
     # The CONNECT ack and refusals go through _send_packet (never held).
     ("socketio.async_server", "AsyncServer._handle_connect", "await self._send_packet("),
     # Disconnect reports: both the client's and the server's disconnect run the handler
-    # through _trigger_event (server/wire/lifecycle.py).
+    # through _trigger_event (server/wire/observers.py).
     ("socketio.async_server", "AsyncServer._handle_disconnect",
      "await self._trigger_event('disconnect'"),
     ("socketio.async_server", "AsyncServer.disconnect", "await self._trigger_event("),

@@ -21,7 +21,7 @@ from socketio import packet as sio_packet
 from server.wire import sio_fast
 from server.wire.eio_server import HuddleEngineServer
 from server.wire.inbox import Inbox
-from server.wire.lifecycle import Lifecycle, WireStats
+from server.wire.observers import ConnectionObserver, WireStats
 from server.wire.sio_packets import HuddlePacket, ProtocolFault, validate
 from server.wire.throttle import ThrottledLog, TokenBucket
 
@@ -53,11 +53,11 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         if self._json_frames:
             self.eio.fast_message = self.fast_event
         self.stats: WireStats = self.eio.stats
-        # Observers of connections (server/wire/lifecycle.py); none unless metrics/admin are on.
-        self.watchers: list[Lifecycle] = []
-        self._room_watchers: list[Lifecycle] = []
+        # Observers of connections (server/wire/observers.py); none unless metrics/admin are on.
+        self.watchers: list[ConnectionObserver] = []
+        self._room_watchers: list[ConnectionObserver] = []
 
-    def watch(self, observer: Lifecycle) -> None:
+    def watch(self, observer: ConnectionObserver) -> None:
         """Report every connect, refusal, disconnect and upgrade (and rooms, if it asks)."""
         self.watchers.append(observer)
         if observer.wants_rooms:

@@ -1,6 +1,6 @@
 """What the protocol layer reports about connections, for metrics and the admin namespace.
 
-``HuddleSocketServer`` calls every registered ``Lifecycle`` synchronously at each step of a
+``HuddleSocketServer`` calls every registered ``ConnectionObserver`` synchronously at each step of a
 connection's life. With none registered (metrics and admin off) each step costs one check of an
 empty list; room changes, which happen per event, are reported only to observers that ask.
 Observers must be quick and must not raise: they count, or queue work for later.
@@ -9,7 +9,7 @@ Observers must be quick and must not raise: they count, or queue work for later.
 from __future__ import annotations
 
 
-class Lifecycle:
+class ConnectionObserver:
     """Override what you need; every method is a no-op here."""
 
     wants_rooms = False  # True: room_joined / room_left are reported too
