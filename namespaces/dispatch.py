@@ -6,7 +6,6 @@ to their schema in one place, the ``@event`` decorator, so no event exists witho
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -89,6 +88,9 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     """Dispatches wire events through the table; every handler answers its ack."""
 
     events: ClassVar[dict[str, EventSpec]] = {}
+    # Read by the wire layer (server/wire/lifecycle.py): one event of a connection at a time,
+    # in arrival order, and its disconnect waits for the event in flight.
+    ordered_events: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -101,12 +103,8 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     table[name] = EventSpec(name, schema(), attr)
         cls.events = table
 
-    def __init__(self, namespace: str) -> None:
-        super().__init__(namespace)
-        # Events of one connection are handled in arrival order, as Node does; a disconnect
-        # waits for the connection's in-flight event so it cannot leave a ghost seat behind.
-        self._locks: dict[str, asyncio.Lock] = {}
-        self.stats: EventStats | None = None  # set by count_events (metrics on)
+    # Set by count_events when /metrics is on; None keeps the dispatcher free of timing.
+    stats: EventStats | None = None
 
     def count_events(self) -> EventStats:
         """Count and time every event from now on (server/metrics reads the result)."""
@@ -114,17 +112,13 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return self.stats
 
     async def trigger_event(self, event_name: str, *args: Any) -> Any:
-        sid = args[0]
-        lock = self._locks.get(sid)
-        if lock is None:
-            self._locks[sid] = lock = asyncio.Lock()
+        """One event of a connected sid. The wire layer owns the connection lifecycle
+        (server/wire/lifecycle.py): it runs a connection's events one at a time in arrival
+        order, makes its disconnect wait for the event in flight, and never calls this for a
+        sid that is gone; so namespaces keep no per-sid state of their own."""
         if event_name in LIFECYCLE_EVENTS:
-            async with lock:
-                try:
-                    return await super().trigger_event(event_name, *args)
-                finally:
-                    if event_name == "disconnect":
-                        self._locks.pop(sid, None)
+            return await super().trigger_event(event_name, *args)
+        sid = args[0]
         spec = self.events.get(event_name)
         stats = self.stats
         if spec is None:
@@ -134,12 +128,11 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 stats.unknown += 1
                 stats.failed(ack)
             return ack
-        async with lock:
-            if stats is None:
-                return await self._dispatch(spec, sid, args[1:])
-            started = time.perf_counter()
-            ack = await self._dispatch(spec, sid, args[1:])
-            stats.handler_seconds[event_name].observe(time.perf_counter() - started)
+        if stats is None:
+            return await self._dispatch(spec, sid, args[1:])
+        started = time.perf_counter()
+        ack = await self._dispatch(spec, sid, args[1:])
+        stats.handler_seconds[event_name].observe(time.perf_counter() - started)
         if type(ack) is dict and ack.get("ok") is False:
             stats.failed(ack)
         return ack

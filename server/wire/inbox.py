@@ -10,8 +10,8 @@ Redis round trip, a contended lock) keeps its worker: the worker is that call's 
 as it runs, so ``asyncio.current_task()``, ``asyncio.timeout`` and cancellation behave exactly as
 under a task per event. The next ``put`` then starts a fresh worker for the rest of the FIFO, so
 a slow handler never delays other events. Calls start in ``put`` order, which is arrival order;
-the per-connection lock in ``namespaces.dispatch`` keeps each connection's events in order even
-when one of them suspends.
+each connection's lock (``lifecycle.Connection``) keeps its events in order even when one of
+them suspends.
 
 Difference from a task per event: calls that run on the same worker share its contextvars
 context (as with python-socketio's ``async_handlers=False``). Huddle sets no context variables.

@@ -26,12 +26,14 @@ ATTRIBUTES: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("socketio.AsyncServer", "_send_eio_packet", ("eio_sid", "eio_pkt")),
     ("socketio.AsyncServer", "_handle_connect", ("eio_sid", "namespace", "data")),
     ("socketio.AsyncServer", "_handle_disconnect", ("eio_sid", "namespace", "reason")),
-    # Observer reports (server/wire/observers.py): every disconnect handler runs through it.
-    ("socketio.AsyncServer", "_trigger_event", ("event", "namespace")),
     ("socketio.AsyncServer", "_handle_event", ("eio_sid", "namespace", "id", "data")),
     ("socketio.AsyncServer", "_handle_ack", ("eio_sid", "namespace", "id", "data")),
     ("socketio.AsyncServer", "_handle_eio_message", ("eio_sid", "data")),
     ("socketio.AsyncServer", "_handle_eio_disconnect", ("eio_sid", "reason")),
+    # Every namespace disconnect (client, transport, kick) runs its handler through this; the
+    # connection lifecycle (server/wire/lifecycle.py) closes the Connection there, and the
+    # observers (server/wire/observers.py) hear of it.
+    ("socketio.AsyncServer", "_trigger_event", ("event", "namespace")),
     ("socketio.packet.Packet", "add_attachment", ("attachment",)),
     ("socketio.packet.Packet", "json", None),
     ("socketio.msgpack_packet.MsgPackPacket", "uses_binary_events", None),
@@ -76,13 +78,13 @@ CALL_PATHS = (
     ("socketio.async_manager", "AsyncManager.emit", "self.server._send_eio_packet("),
     # The constructor builds the engine through our _engineio_server_class override.
     ("socketio.base_server", "BaseServer.__init__", "self._engineio_server_class()("),
+    # Client DISCONNECTs and server kicks run the disconnect handler via _trigger_event.
+    ("socketio.async_server", "AsyncServer._handle_disconnect",
+     "await self._trigger_event('disconnect', namespace, sid,"),
+    ("socketio.async_server", "AsyncServer.disconnect",
+     "await self._trigger_event('disconnect', namespace, sid,"),
     # The CONNECT ack and refusals go through _send_packet (never held).
     ("socketio.async_server", "AsyncServer._handle_connect", "await self._send_packet("),
-    # Disconnect reports: both the client's and the server's disconnect run the handler
-    # through _trigger_event (server/wire/observers.py).
-    ("socketio.async_server", "AsyncServer._handle_disconnect",
-     "await self._trigger_event('disconnect'"),
-    ("socketio.async_server", "AsyncServer.disconnect", "await self._trigger_event("),
     # A pub/sub emit is delivered locally (and on every other node) by _handle_emit through
     # super().emit, which is FastEmit.emit in RedisFanout's MRO.
     ("socketio.async_pubsub_manager", "AsyncPubSubManager.emit",

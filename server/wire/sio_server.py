@@ -4,12 +4,16 @@
 - unknown namespaces get ``{"message": "Invalid namespace"}``;
 - malformed, reserved-name or over-attached packets close the connection (as Node's parser does);
 - inbound events are rate-limited per connection;
-- rooms must be non-empty strings; a server-side disconnect also closes the transport.
+- rooms must be non-empty strings; a server-side disconnect also closes the transport;
+- the connection lifecycle has one owner (``lifecycle.Connections``): per-connection state is
+  born on a successful connect, dropped on disconnect or refusal, and an event whose sid is not
+  connected when its turn comes is dropped, on the fast path and the full path alike.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import Any
@@ -21,6 +25,7 @@ from socketio import packet as sio_packet
 from server.wire import sio_fast
 from server.wire.eio_server import HuddleEngineServer
 from server.wire.inbox import Inbox
+from server.wire.lifecycle import Connection, Connections
 from server.wire.observers import ConnectionObserver, WireStats
 from server.wire.sio_packets import HuddlePacket, ProtocolFault, validate
 from server.wire.throttle import ThrottledLog, TokenBucket
@@ -45,6 +50,7 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self._held: dict[str, list[eio_packet.Packet]] = {}  # eio_sid -> sends held during connect
         self._buckets: dict[str, tuple[TokenBucket, TokenBucket]] = {}
         self._expiring: set[asyncio.Future[None]] = set()
+        self.connections = Connections()
         # Inbound events run from one FIFO on worker tasks, not a task each (wire/inbox.py).
         self.inbox = Inbox("sio-events")
         self.fast_events = 0  # events taken by fast_event (tests and benchmarks read it)
@@ -127,18 +133,44 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
                 sio_packet.CONNECT_ERROR, data={"message": "Invalid namespace"},
                 namespace=namespace))
             return
+        if self.manager.sid_from_eio_sid(eio_sid, namespace) is not None:
+            # Connected (or connecting) there already: the library refuses the duplicate.
+            await super()._handle_connect(eio_sid, namespace, data)
+            return
         self._held.setdefault(eio_sid, [])
         try:
-            await super()._handle_connect(eio_sid, namespace, data)
+            with self.connections.connecting(eio_sid, namespace):
+                await self._connect(eio_sid, namespace, data)
         finally:
             held = self._held.pop(eio_sid, [])
-        if self.watchers:
-            sid = self._connected_sid(eio_sid, namespace)
-            if sid is not None:
-                for observer in self.watchers:
-                    observer.connected(sid, namespace, eio_sid)
         for pkt in held:
             await self.eio.send_packet(eio_sid, pkt)
+
+    async def _connect(self, eio_sid: str, namespace: str, data: Any) -> None:
+        """The library's connect; the Connection is born only if the handler accepted it."""
+        try:
+            await super()._handle_connect(eio_sid, namespace, data)
+        except Exception:
+            logger.exception("connect handler failed for eio_sid=%s ns=%s", eio_sid, namespace)
+            await self._refuse_failed_connect(eio_sid, namespace)
+            return
+        sid = self._connected_sid(eio_sid, namespace)
+        if sid is not None:
+            handler = self.namespace_handlers.get(namespace)
+            self.connections.born(sid, namespace, eio_sid,
+                                  ordered=bool(getattr(handler, "ordered_events", False)))
+            for observer in self.watchers:
+                observer.connected(sid, namespace, eio_sid)
+
+    async def _refuse_failed_connect(self, eio_sid: str, namespace: str) -> None:
+        """A connect handler raised: refuse the connect and drop what the library set up."""
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None or self.manager.is_connected(sid, namespace):
+            return
+        await self._send_packet(eio_sid, self.packet_class(
+            sio_packet.CONNECT_ERROR, data={"message": "Internal server error"},
+            namespace=namespace))
+        await self.manager.disconnect(sid, namespace, ignore_queue=True)
 
     # -- incoming ----------------------------------------------------------------------------
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
@@ -199,8 +231,8 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         if parsed is None or eio_sid in self._binary_packet or eio_sid in self._held:
             return False
         namespace, ack_id, data = parsed
-        sid = self._connected_sid(eio_sid, namespace)
-        if sid is None:
+        conn = self._connection(eio_sid, namespace)
+        if conn is None:
             return False
         # A refused token is not spent: the full path takes it again and answers the refusal.
         if self.rate_limit_per_s > 0 and not self._buckets_of(eio_sid)[0].take():
@@ -208,18 +240,25 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         # With no function handlers (Huddle registers none) the namespace object is the handler;
         # otherwise the library's own lookup runs (_trigger_event).
         handler = None if self.handlers else self.namespace_handlers.get(namespace)
-        self.inbox.put(self._run_event, eio_sid, sid, namespace, handler, ack_id, data)
+        self.inbox.put(self._run_event, conn, handler, ack_id, data)
         self.fast_events += 1
         return True
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None,
                             data: list[Any]) -> None:
         namespace = namespace or "/"
-        sid = self._connected_sid(eio_sid, namespace)
-        if sid is None:
+        conn = self._connection(eio_sid, namespace)
+        if conn is None:
             logger.debug("event from eio_sid=%s, not connected to %s", eio_sid, namespace)
             return
-        self.inbox.put(self._run_event, eio_sid, sid, namespace, None, id, data)
+        self.inbox.put(self._run_event, conn, None, id, data)
+
+    def _connection(self, eio_sid: str, namespace: str) -> Connection | None:
+        """The open Connection of ``eio_sid`` in ``namespace``, or None: its events are
+        dropped (not connected, still connecting, or disconnecting)."""
+        sid = self._connected_sid(eio_sid, namespace)
+        conn = None if sid is None else self.connections.get(sid)
+        return conn if conn is not None and conn.open else None
 
     def _connected_sid(self, eio_sid: str, namespace: str) -> str | None:
         """The connection's sid in ``namespace``, or None unless it is fully connected there
@@ -228,10 +267,31 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         return sid if sid is not None and self.manager.is_connected(sid, namespace) else None
 
     # Positional on purpose: called per event through Inbox.put(fn, *args), no wrapper object.
-    async def _run_event(self, eio_sid: str, sid: str, namespace: str, handler: Any,  # noqa: PLR0917
-                         ack_id: int | None, data: list[Any]) -> None:
+    async def _run_event(self, conn: Connection, handler: Any, ack_id: int | None,
+                         data: list[Any]) -> None:
+        """Run one event in its connection's turn, or drop it if the connection closed before
+        its turn came (a late event must not re-create state for a gone sid)."""
+        lock = conn.lock
+        if lock is None:  # not an ordered namespace: handlers may overlap, as in Node
+            if conn.open:
+                await self._answer_event(conn, handler, ack_id, data)
+            return
+        async with lock:
+            if not conn.open:
+                logger.debug("event %r dropped: sid=%s left ns=%s", data[0], conn.sid,
+                             conn.namespace)
+                return
+            conn.holder = asyncio.current_task()
+            try:
+                await self._answer_event(conn, handler, ack_id, data)
+            finally:
+                conn.holder = None
+
+    async def _answer_event(self, conn: Connection, handler: Any, ack_id: int | None,
+                            data: list[Any]) -> None:
         """python-socketio's _handle_event_internal; ``handler`` is the namespace object when
         the fast path already resolved it."""
+        sid, namespace, eio_sid = conn.sid, conn.namespace, conn.eio_sid
         if handler is None:
             r = await self._trigger_event(data[0], namespace, sid, *data[1:])
         else:
@@ -299,22 +359,32 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             self._expiring.add(task)
             task.add_done_callback(self._expiring.discard)
 
+    async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        if event == "disconnect":
+            # Whoever ends the connection (client, transport, kick) comes through here.
+            conn = self.connections.end(args[0])
+            if conn is not None:
+                try:
+                    return await conn.close(
+                        functools.partial(super()._trigger_event, event, namespace, *args))
+                finally:
+                    if self.watchers:
+                        self._disconnected(conn, args)
+        return await super()._trigger_event(event, namespace, *args)
+
+    def _disconnected(self, conn: Connection, args: tuple[Any, ...]) -> None:
+        reason = str(args[1]) if len(args) > 1 else self.reason.SERVER_DISCONNECT
+        for observer in self.watchers:
+            observer.disconnected(conn.sid, conn.namespace, reason)
+
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        # A connect handler still running would otherwise finish after this disconnect and
+        # leave a connected sid (and whatever the handler set up) with no transport.
+        await self.connections.settled(eio_sid)
         self._buckets.pop(eio_sid, None)
         self._held.pop(eio_sid, None)
         self._binary_packet.pop(eio_sid, None)
         await super()._handle_eio_disconnect(eio_sid, reason)
-
-    async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
-        try:
-            return await super()._trigger_event(event, namespace, *args)
-        finally:
-            # Every disconnect of a connected sid (client, server or transport) runs its
-            # handler through here, after the library marked it disconnecting.
-            if event == "disconnect" and self.watchers:
-                reason = str(args[1]) if len(args) > 1 else self.reason.SERVER_DISCONNECT
-                for observer in self.watchers:
-                    observer.disconnected(args[0], namespace or "/", reason)
 
     # -- server-side API ---------------------------------------------------------------------
     async def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
@@ -333,6 +403,9 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         that left the connection open would let the client reconnect the namespace at once."""
         namespace = namespace or "/"
         eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        conn = self.connections.get(sid)
+        if conn is not None:
+            conn.open = False  # from now on no event of this sid starts
         await super().disconnect(sid, namespace, ignore_queue)
         if close_transport and eio_sid is not None and eio_sid in self.eio.sockets:
             await self.eio.disconnect(eio_sid)
