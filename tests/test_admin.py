@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -14,6 +15,7 @@ from server.admin.auth import check_password
 from server.config import Settings, load_settings
 from tests.admin_support import ADMIN_HASH, ADMIN_USER, LOGIN, admin
 from tests.support import ROOT, WAIT_S, connect, free_port, running_app
+from tests.wire import recv, serve
 
 NODE = "solo"
 
@@ -151,3 +153,42 @@ def test_the_password_tool_prints_a_hash_the_server_accepts() -> None:
     assert load_settings({"HUDDLE_ADMIN_USER": "ops",
                           "HUDDLE_ADMIN_PASSWORD_HASH": hashed}).admin
     assert check_password("s3cret", hashed) and not check_password("s3cret!", hashed)
+
+
+async def test_the_ui_learns_of_an_upgrade_to_websocket() -> None:
+    async with running_app(admin_settings()) as url:
+        ops = await admin(url)
+        await ops.first("all_sockets")
+        player = await connect(url, transports=["polling", "websocket"])
+        sid = player.sio.get_sid("/")
+        connected = (await ops.until("socket_connected", lambda args: args[0]["id"] == sid))[0]
+        # The client upgrades while it connects the namespace: whichever comes first, the UI
+        # ends up showing a WebSocket (socket_connected says so, or socket_updated follows).
+        if connected["transport"] != "websocket":
+            update = await ops.until("socket_updated", lambda u: u["id"] == sid)
+            assert update == {"id": sid, "nsp": "/", "transport": "websocket"}
+        await player.sio.disconnect()
+        await ops.sio.disconnect()
+
+
+async def test_an_upgrade_after_the_connect_is_a_socket_update() -> None:
+    # A raw client, so that the namespace is connected over polling before the upgrade starts.
+    async with serve(profile="default", node_id=NODE, admin_user=ADMIN_USER,
+                     admin_password_hash=ADMIN_HASH) as wire:
+        ops = await admin(wire.url)
+        await ops.first("all_sockets")
+        eio_sid, _ = await wire.handshake()
+        assert (await wire.post(eio_sid, "40"))[0] == 200
+        status, text = await wire.get(eio_sid)
+        assert status == 200 and text.startswith("40{"), text
+        sid = json.loads(text[2:])["sid"]
+        connected = (await ops.until("socket_connected", lambda args: args[0]["id"] == sid))[0]
+        assert connected["transport"] == "polling"
+        ws = await wire.ws(sid=eio_sid)
+        await ws.send_str("2probe")
+        assert await recv(ws) == "3probe"
+        await ws.send_str("5")
+        update = await ops.until("socket_updated", lambda u: u["id"] == sid)
+        assert update == {"id": sid, "nsp": "/", "transport": "websocket"}
+        await ws.close()
+        await ops.sio.disconnect()
