@@ -69,7 +69,7 @@ async def test_a_failing_handler_is_reported_not_raised(nodes: list[Node]) -> No
     assert await nodes[0].bus.ask_all("broken", {}) == [None] * len(nodes)
 
 
-async def test_redis_bus_without_redis_is_unavailable(redis_url: str) -> None:
+async def test_redis_bus_without_redis_is_unavailable() -> None:
     fanout = RedisFanout("redis://127.0.0.1:9/0", timeout_s=0.2)
     bus = RedisBus(fanout, "lonely")
     with pytest.raises(Unavailable):
