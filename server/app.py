@@ -90,8 +90,9 @@ def _admin(app: web.Application, settings: Settings, store: Store, sio: HuddleSo
     bus: ClusterBus = LocalBus() if fanout is None else RedisBus(fanout, settings.node_id)
     local = LocalSockets(sio, settings.node_id)
     auth = AdminAuth(store, user=settings.admin_user, password_hash=settings.admin_password_hash)
-    service = AdminService(auth=auth, bus=bus, local=local, readonly=settings.admin_readonly)
     feed = AdminFeed(local)
+    service = AdminService(auth=auth, bus=bus, local=local, feed=feed,
+                           readonly=settings.admin_readonly)
     sio.watch(feed)
     app[ADMIN_FEED] = feed
     app.add_routes(admin_ui_routes())

@@ -35,9 +35,10 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[str]:
-    """Serve create_app(settings) in this event loop; yield its base URL."""
-    runner = web.AppRunner(create_app(settings), handle_signals=False)
+async def running_app(settings: Settings, *, app: web.Application | None = None
+                      ) -> AsyncIterator[str]:
+    """Serve ``app`` (by default create_app(settings)) in this event loop; yield its base URL."""
+    runner = web.AppRunner(app or create_app(settings), handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()

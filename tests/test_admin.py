@@ -12,6 +12,7 @@ import pytest
 import socketio
 
 from server.admin.auth import check_password
+from server.app import ADMIN_FEED, create_app
 from server.config import Settings, load_settings
 from tests.admin_support import ADMIN_HASH, ADMIN_USER, LOGIN, admin
 from tests.support import ROOT, WAIT_S, connect, free_port, running_app
@@ -192,3 +193,22 @@ async def test_an_upgrade_after_the_connect_is_a_socket_update() -> None:
         assert update == {"id": sid, "nsp": "/", "transport": "websocket"}
         await ws.close()
         await ops.sio.disconnect()
+
+
+async def test_the_feed_reports_only_while_someone_watches() -> None:
+    settings = admin_settings()
+    app = create_app(settings)
+    feed = app[ADMIN_FEED]
+    async with running_app(settings, app=app) as url:
+        early = await connect(url)
+        await early.call("listRooms")
+        assert feed.active is False  # nobody watches: a connect costs a counter increment
+        ops = await admin(url)
+        listed = await ops.first("all_sockets")
+        assert feed.active is True
+        assert early.sio.get_sid("/") in {s["id"] for s in listed}
+        late = await connect(url)
+        sid = late.sio.get_sid("/")
+        await ops.until("socket_connected", lambda args: args[0]["id"] == sid)
+        for client in (early, late, ops):
+            await client.sio.disconnect()

@@ -6,13 +6,14 @@ import logging
 from typing import Any
 
 from server.admin.auth import AdminAuth
+from server.admin.feed import AdminFeed
 from server.admin.local import LocalSockets
 from server.cluster.bus import ClusterBus
 from server.errors import Forbidden
 
 logger = logging.getLogger(__name__)
 
-SOCKETS, COMMAND = "admin.sockets", "admin.command"
+SOCKETS, COMMAND, WATCH = "admin.sockets", "admin.command", "admin.watch"
 # The Admin UI's feature flags (its lib/typed-events.ts): the commands, then what the server
 # reports. AGGREGATED_EVENTS: the dashboard's counters in server_stats. ALL_EVENTS: the UI then
 # shows its Sockets, Rooms, Clients and Events views, fed by all_sockets and the live updates.
@@ -25,10 +26,21 @@ READ_ONLY = "The admin namespace is read-only (HUDDLE_ADMIN_READONLY)."
 
 class AdminService:
     def __init__(self, *, auth: AdminAuth, bus: ClusterBus, local: LocalSockets,
-                 readonly: bool) -> None:
+                 feed: AdminFeed, readonly: bool) -> None:
         self.auth, self.bus, self.readonly = auth, bus, readonly
         bus.on(SOCKETS, local.sockets)
         bus.on(COMMAND, local.apply)
+        bus.on(WATCH, self._watched)
+        self._feed = feed
+        feed.announce = self.watch_everywhere
+
+    async def _watched(self, _: dict[str, Any]) -> bool:
+        self._feed.watch()
+        return True
+
+    async def watch_everywhere(self) -> None:
+        """Tell every node's feed that an admin watches (they report for the next 6 s)."""
+        await self.bus.ask_all(WATCH, {}, timeout_s=1.0)
 
     async def login(self, auth: Any) -> str | None:
         """A new session id, or None for a known session; Unauthorized otherwise."""
@@ -38,7 +50,9 @@ class AdminService:
         return {"supportedFeatures": ([] if self.readonly else COMMANDS) + REPORTS}
 
     async def all_sockets(self) -> list[dict[str, Any]]:
-        """The sockets of every node that answered."""
+        """The sockets of every node that answered. Every node starts reporting first, so a
+        socket that connects meanwhile is in the list or in a later socket_connected."""
+        await self.watch_everywhere()
         replies = await self.bus.ask_all(SOCKETS, {})
         return [socket for reply in replies if reply for socket in reply]
 
