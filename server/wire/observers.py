@@ -1,9 +1,10 @@
 """What the protocol layer reports about connections, for metrics and the admin namespace.
 
-``HuddleSocketServer`` calls every registered ``ConnectionObserver`` synchronously at each step of a
-connection's life. With none registered (metrics and admin off) each step costs one check of an
-empty list; room changes, which happen per event, are reported only to observers that ask.
-Observers must be quick and must not raise: they count, or queue work for later.
+``HuddleSocketServer`` calls every registered ``ConnectionObserver`` synchronously at each step
+of a connection's life: when its ``lifecycle.Connection`` is born and when it ends, on a
+refused connect and on an upgrade. With none registered (metrics and admin off) each step costs
+one check of an empty list; room changes, which happen per event, are reported only to
+observers that ask. Observers must be quick and must not raise: they count, or queue work.
 """
 
 from __future__ import annotations
