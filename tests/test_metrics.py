@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import aiohttp
 import pytest
 import socketio
+from prometheus_client.parser import text_string_to_metric_families
 
+from server.cluster.registry import NodeRegistry
 from server.config import Settings
+from server.engine import build_socketio
+from server.metrics import Metrics
+from server.store import open_store
 from tests.metrics_support import scrape, scrape_until, value
 from tests.support import WAIT_S, connect, free_port, running_app
 
@@ -128,3 +133,25 @@ async def test_metrics_can_be_turned_off() -> None:
     async with (running_app(settings_for(metrics=False)) as url, aiohttp.ClientSession() as http,
                 http.get(f"{url}/metrics") as reply):
         assert reply.status == 404
+
+
+def test_recovery_attempts_are_exported_by_outcome() -> None:
+    """The hook for connection-state recovery (issue 11): its counts, by outcome."""
+
+    @dataclass
+    class Recovery:
+        recovered: int = 0
+        failed: dict[str, int] = field(default_factory=dict)
+
+    recovery = Recovery(recovered=3, failed={"expired": 2, "unknown_pid": 1})
+    sio = build_socketio(Settings())
+    store = open_store("memory://")
+    metrics = Metrics(node_id="n1", sio=sio, store=store, fanout=None, events={},
+                      cluster=NodeRegistry(store, "n1", interval_ms=1000, ttl_ms=3000),
+                      recovery=recovery)
+    samples = {(s.name, s.labels.get("outcome")): s.value
+               for family in text_string_to_metric_families(metrics.render().decode())
+               for s in family.samples if s.name == "huddle_recovery_attempts_total"}
+    assert samples == {("huddle_recovery_attempts_total", "recovered"): 3,
+                       ("huddle_recovery_attempts_total", "expired"): 2,
+                       ("huddle_recovery_attempts_total", "unknown_pid"): 1}
