@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from server.config import Settings
-from tests.admin_support import ADMIN_HASH, ADMIN_PASSWORD, ADMIN_USER
+from tests.admin_support import ADMIN_PASSWORD, ADMIN_USER, admin_env
 from tests.browser_support import run_browser_script, screenshot_dir
+from tests.cluster_support import cluster
 from tests.support import connect, free_port, running_app
 
 
@@ -32,21 +33,22 @@ async def test_two_browsers_play_a_lobby_and_exchange_a_dm(tmp_path: Path) -> No
     assert is_png(shots / "demo.png")
 
 
-async def test_the_admin_ui_logs_in_and_lists_the_sockets(tmp_path: Path) -> None:
+async def test_the_admin_ui_shows_a_three_node_cluster(tmp_path: Path) -> None:
+    """The real Admin UI, through nginx, logs in and shows every node and every node's sockets."""
     shots = screenshot_dir(tmp_path)
-    settings = Settings(port=free_port(), node_id="node-a", admin_user=ADMIN_USER,
-                        admin_password_hash=ADMIN_HASH)
-    async with running_app(settings) as url:
-        players = [await connect(url), await connect(url, transports=["polling"])]
-        sids = [p.sio.get_sid("/") for p in players]
-        seen = await run_browser_script("browser_admin.mjs", url, ADMIN_USER, ADMIN_PASSWORD,
-                                        str(shots), "node-a", *[str(sid) for sid in sids])
+    with cluster(3, **admin_env()) as running:
+        players = [await connect(node.url) for node in running.nodes]
+        players.append(await connect(running.nodes[1].url, transports=["polling"]))
+        sids = [str(p.sio.get_sid("/")) for p in players]
+        seen = await run_browser_script("browser_admin.mjs", running.lb.url, ADMIN_USER,
+                                        ADMIN_PASSWORD, str(shots), "node1,node2,node3", *sids)
         for player in players:
             await player.sio.disconnect()
     assert seen["problems"] == []
-    assert any("node-a" in row for row in seen["servers"]), seen["servers"]
+    servers = "\n".join(seen["servers"])
+    assert all(f"node{i}" in servers for i in (1, 2, 3)) and "HEALTHY" in servers
     rows = "\n".join(seen["sockets"])
     for sid in sids:
         assert sid in rows
-    assert "WebSocket" in rows and "HTTP long-polling" in rows
+    assert rows.count("WebSocket") == 3 and rows.count("HTTP long-polling") == 1
     assert is_png(shots / "admin-sockets.png") and is_png(shots / "admin-dashboard.png")

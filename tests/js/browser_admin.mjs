@@ -1,10 +1,14 @@
 // The Socket.IO Admin UI, served by Huddle at /admin-ui/: log in through its connection form,
-// then read the sockets table. Usage: node browser_admin.mjs <base url> <user> <password>
-// <screenshot dir> <socket id>...
+// then read the servers and sockets tables. Usage: node browser_admin.mjs <base url> <user>
+// <password> <screenshot dir> <server ids, comma-separated> <socket id>...
 import { join } from "node:path";
 import { launch, open, report } from "./browser.mjs";
 
-const [url, user, password, shots, serverId, ...expected] = process.argv.slice(2);
+const [url, user, password, shots, serverIds, ...expected] = process.argv.slice(2);
+
+// Vuetify animates route changes: screenshot once no transition is running.
+const settled = (page) => page.waitForFunction(
+  () => !document.querySelector('[class*="-transition-enter"], [class*="-transition-leave"]'));
 
 report(async () => {
   const { browser, close } = await launch();
@@ -23,7 +27,8 @@ report(async () => {
     await page.waitForFunction(() => document.body.innerText.includes("Servers"));
     await page.evaluate(() => { window.location.hash = "#/servers/"; });
     await page.waitForFunction(
-      (id) => document.querySelector(".v-data-table")?.innerText.includes(id), {}, serverId);
+      (ids) => ids.every((id) => document.querySelector(".v-data-table")?.innerText.includes(id)),
+      {}, serverIds.split(","));
     const servers = await page.$$eval(".v-data-table tbody tr", (rows) => rows.map((r) => r.innerText));
 
     await page.evaluate(() => { window.location.hash = "#/sockets/"; });
@@ -31,9 +36,11 @@ report(async () => {
       (ids) => ids.every((id) => document.querySelector(".v-data-table")?.innerText.includes(id)),
       {}, expected);
     const sockets = await page.$$eval(".v-data-table tbody tr", (rows) => rows.map((r) => r.innerText));
+    await settled(page);
     await page.screenshot({ path: join(shots, "admin-sockets.png") });
     await page.evaluate(() => { window.location.hash = "#/"; });
     await page.waitForFunction(() => document.querySelector("canvas") !== null);
+    await settled(page);
     await page.screenshot({ path: join(shots, "admin-dashboard.png") });
     return { servers, sockets, problems };
   } finally {
