@@ -144,7 +144,9 @@ function setTotal(total) {
 }
 
 function renderChats() {
-  $("online").textContent = [...inbox.online].join(", ") || "nobody";
+  // Presence: who shares a chat with you and is online (from session, then presence events).
+  $("online").textContent = [...inbox.online].join(", ");
+  show($("online-line"), inbox.online.size > 0);
   $("chats").replaceChildren(...[...inbox.chats.values()].map((c) => {
     const li = item(c.title);
     li.dataset.chatId = c.chatId;
