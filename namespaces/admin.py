@@ -14,7 +14,8 @@ from typing import Any
 
 import socketio
 
-from namespaces.dispatch import Ack, EventNamespace, Payload, event, ok
+from namespaces.acks import Done, SocketsAck
+from namespaces.dispatch import EventNamespace, Payload, event
 from schemas.admin import AdminDisconnect, AdminEmit, AdminJoin, AdminLeave
 from server.admin.service import AdminService
 from server.errors import DomainError
@@ -88,30 +89,30 @@ class AdminNamespace(EventNamespace):
             logger.exception("admin: listing the cluster's sockets failed")
 
     @event("join", AdminJoin)
-    async def join(self, sid: str, data: Payload) -> Ack:
+    async def join(self, sid: str, data: Payload) -> SocketsAck:
         """AdminJoin -> ``{ok, sockets}``: how many sockets joined, on every node."""
         count = await self.admin.command("join", data["nsp"], room=data["room"],
                                          filter=data["filter"])
-        return ok(sockets=count)
+        return {"ok": True, "sockets": count}
 
     @event("leave", AdminLeave)
-    async def leave(self, sid: str, data: Payload) -> Ack:
+    async def leave(self, sid: str, data: Payload) -> SocketsAck:
         """AdminLeave -> ``{ok, sockets}``: how many sockets left, on every node."""
         count = await self.admin.command("leave", data["nsp"], room=data["room"],
                                          filter=data["filter"])
-        return ok(sockets=count)
+        return {"ok": True, "sockets": count}
 
     @event("_disconnect", AdminDisconnect)
-    async def disconnect_sockets(self, sid: str, data: Payload) -> Ack:
+    async def disconnect_sockets(self, sid: str, data: Payload) -> SocketsAck:
         """AdminDisconnect -> ``{ok, sockets}``: how many were disconnected, on every node."""
         count = await self.admin.command("disconnect", data["nsp"], filter=data["filter"],
                                          close=data["close"])
-        return ok(sockets=count)
+        return {"ok": True, "sockets": count}
 
     @event("emit", AdminEmit)
-    async def emit_event(self, sid: str, data: Payload) -> Ack:
+    async def emit_event(self, sid: str, data: Payload) -> Done:
         """AdminEmit -> ``{ok}``; emits ``ev`` with ``args`` to the namespace (or room)."""
         self.admin.check_writable()
         await self.server.emit(data["ev"], tuple(data["args"]), namespace=data["nsp"],
                                to=data["filter"])
-        return ok()
+        return {"ok": True}

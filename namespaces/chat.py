@@ -15,7 +15,18 @@ from typing import Any, ClassVar
 
 import socketio
 
-from namespaces.dispatch import Ack, EventNamespace, Payload, event, ok
+from namespaces.acks import (
+    ChatAck,
+    ChatMessageAck,
+    ChatsAck,
+    DirectMessageAck,
+    Done,
+    HistoryAck,
+    MarkReadAck,
+    SubscribeAck,
+)
+from namespaces.dispatch import EventNamespace, Payload, event
+from namespaces.outbound import ServerEvent
 from schemas import (
     CreateGroup,
     DirectMessage,
@@ -30,30 +41,43 @@ from schemas import (
 )
 from server.chat.presence import Change, PresenceService
 from server.chat.service import ChatService, Sent
+from server.chat.views import (
+    ChatMessage,
+    ChatSummary,
+    PresenceNotice,
+    ReadReceipt,
+    Session,
+    TypingNotice,
+    UnreadBadge,
+)
 from server.cluster.registry import NodeRegistry
-from server.errors import DomainError
+from server.errors import DomainError, ErrorCode
 from server.identity import Authenticator, Identity
 
 logger = logging.getLogger(__name__)
 DOMAIN = "chat"  # this namespace's name in the cluster registry
 
-# What the server emits on /chat, for the protocol docs next to the inbound event table.
-SERVER_EVENTS: dict[str, str] = {
-    "session": "{userId, nickname, totalUnread, chats: [chat summary], online: [userId]}"
-               " -> the connecting socket, once, right after connect",
-    "chatMessage": "message {id, chatId, seq, senderId, senderName, text, clientMsgId,"
-                   " createdAt} -> the chat's subscribers",
-    "chatListUpdate": "chat summary {chatId, kind, title, members, lastMessage, unread}"
-                      " -> each member's user:<id>",
-    "unreadBadge": "{totalUnread, chats: {chatId: unread}} -> the user's user:<id>",
-    "messageRead": "{chatId, userId, seq} -> the chat's subscribers",
-    "typing": "{chatId, userId, typing} -> the chat's other subscribers (not stored)",
-    "presence": "{userId, online} -> user:<id> of everyone sharing a chat",
-}
+# What the server emits on /chat. ``user:<id>`` reaches every connection of a user.
+SESSION = ServerEvent("session", Session,
+                      "the connecting socket, once, right after connect")
+CHAT_MESSAGE = ServerEvent("chatMessage", ChatMessage, "a new message, to the chat's subscribers")
+CHAT_LIST_UPDATE = ServerEvent("chatListUpdate", ChatSummary,
+                               "a chat as the member's list shows it now, to each member's "
+                               "user:<id> (createGroup, a new message)")
+UNREAD_BADGE = ServerEvent("unreadBadge", UnreadBadge,
+                           "the user's unread counts, to their user:<id> (a new message, "
+                           "markRead)")
+MESSAGE_READ = ServerEvent("messageRead", ReadReceipt,
+                           "a member's read cursor moved, to the chat's subscribers")
+TYPING = ServerEvent("typing", TypingNotice,
+                     "to the chat's other subscribers; best effort, never stored")
+PRESENCE = ServerEvent("presence", PresenceNotice,
+                       "a user's first connection opened or last one closed, to the user:<id> "
+                       "of everyone who shares a chat with them")
 GREET_WAIT_S = 5.0  # how long the session greeting waits for the CONNECT packet to go out
 
 
-def _refusal(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+def _refusal(code: ErrorCode, message: str) -> socketio.exceptions.ConnectionRefusedError:
     """connect_error data ``{message, code, data: {code, message}}``.
 
     The JS client turns the packet into ``Error(data.message)`` with ``err.data = data.data``;
@@ -75,7 +99,8 @@ def chat_room(chat_id: str) -> str:
 
 
 class ChatNamespace(EventNamespace):
-    server_events: ClassVar[dict[str, str]] = SERVER_EVENTS
+    server_events: ClassVar[tuple[ServerEvent[Any], ...]] = (
+        SESSION, CHAT_MESSAGE, CHAT_LIST_UPDATE, UNREAD_BADGE, MESSAGE_READ, TYPING, PRESENCE)
 
     def __init__(
         self,
@@ -157,7 +182,7 @@ class ChatNamespace(EventNamespace):
             session = await self.chat.session(who)
             peers = sorted({m for c in session["chats"] for m in c["members"]} - {who.user_id})
             session["online"] = await self.presence.online(peers)
-            await self.emit("session", session, to=sid)
+            await SESSION.emit(self, session, to=sid)
             if change is not None:
                 await self._announce(change)
         except Exception:
@@ -165,44 +190,45 @@ class ChatNamespace(EventNamespace):
 
     # -- chats -------------------------------------------------------------------------------
     @event("openChat", OpenChat)
-    async def open_chat(self, sid: str, data: Payload) -> Ack:
+    async def open_chat(self, sid: str, data: Payload) -> ChatAck:
         """OpenChat -> ``{ok, chat}``: the pair's one direct chat summary."""
-        return ok(chat=await self.chat.open_chat(await self._who(sid), data["user_id"]))
+        chat = await self.chat.open_chat(await self._who(sid), data["user_id"])
+        return {"ok": True, "chat": chat}
 
     @event("createGroup", CreateGroup)
-    async def create_group(self, sid: str, data: Payload) -> Ack:
+    async def create_group(self, sid: str, data: Payload) -> ChatAck:
         """CreateGroup -> ``{ok, chat}``; emits ``chatListUpdate`` (a chat summary) to every
         member's ``user:<id>``."""
         who = await self._who(sid)
         _, updates = await self.chat.create_group(who, data["title"], data["members"])
         for member, summary in updates.items():
-            await self.emit("chatListUpdate", summary, room=user_room(member))
-        return ok(chat=updates[who.user_id])
+            await CHAT_LIST_UPDATE.emit(self, summary, room=user_room(member))
+        return {"ok": True, "chat": updates[who.user_id]}
 
     @event("listChats", ListChats)
-    async def list_chats(self, sid: str, data: Payload) -> Ack:
+    async def list_chats(self, sid: str, data: Payload) -> ChatsAck:
         """ListChats -> ``{ok, chats: [{chatId, kind, title, members, lastMessage, unread}]}``."""
         who = await self._who(sid)
-        return ok(chats=await self.chat.list_chats(who.user_id))
+        return {"ok": True, "chats": await self.chat.list_chats(who.user_id)}
 
     @event("subscribe", Subscribe)
-    async def subscribe(self, sid: str, data: Payload) -> Ack:
+    async def subscribe(self, sid: str, data: Payload) -> SubscribeAck:
         """Subscribe -> ``{ok, messages (last 50, ascending), readCursors: {userId: seq}}``;
         members only (``forbidden``)."""
         who = await self._who(sid)
         messages, cursors = await self.chat.subscribe(who.user_id, data["chat_id"])
         await self.enter_room(sid, chat_room(data["chat_id"]))
-        return ok(messages=messages, readCursors=cursors)
+        return {"ok": True, "messages": messages, "readCursors": cursors}
 
     @event("unsubscribe", Unsubscribe)
-    async def unsubscribe(self, sid: str, data: Payload) -> Ack:
+    async def unsubscribe(self, sid: str, data: Payload) -> Done:
         """Unsubscribe -> ``{ok}``; always succeeds."""
         await self.leave_room(sid, chat_room(data["chat_id"]))
-        return ok()
+        return {"ok": True}
 
     # -- messages ----------------------------------------------------------------------------
     @event("sendChat", SendChat)
-    async def send_chat(self, sid: str, data: Payload) -> Ack:
+    async def send_chat(self, sid: str, data: Payload) -> ChatMessageAck:
         """SendChat -> ``{ok, message}``; emits ``chatMessage`` to subscribers and
         ``chatListUpdate`` + ``unreadBadge`` to each member's ``user:<id>``. A repeated
         clientMsgId answers the original message and emits nothing. Over quota:
@@ -211,10 +237,10 @@ class ChatNamespace(EventNamespace):
             await self._who(sid), data["chat_id"], data["text"], data["client_msg_id"]
         )
         await self._publish(sent)
-        return ok(message=sent.message)
+        return {"ok": True, "message": sent.message}
 
     @event("directMessage", DirectMessage)
-    async def direct_message(self, sid: str, data: Payload) -> Ack:
+    async def direct_message(self, sid: str, data: Payload) -> DirectMessageAck:
         """DirectMessage -> ``{ok, chat, message}``; emits as sendChat."""
         who = await self._who(sid)
         sent = await self.chat.direct_message(
@@ -222,39 +248,42 @@ class ChatNamespace(EventNamespace):
         )
         await self._publish(sent)
         chat = sent.updates.get(who.user_id) or await self.chat.open_chat(who, data["to_user_id"])
-        return ok(chat=chat, message=sent.message)
+        return {"ok": True, "chat": chat, "message": sent.message}
 
     @event("history", History)
-    async def history(self, sid: str, data: Payload) -> Ack:
+    async def history(self, sid: str, data: Payload) -> HistoryAck:
         """History -> ``{ok, messages (ascending seq), hasMore}``; members only."""
         who = await self._who(sid)
         messages, more = await self.chat.history(
             who.user_id, data["chat_id"], data["before_seq"], data["limit"]
         )
-        return ok(messages=messages, hasMore=more)
+        return {"ok": True, "messages": messages, "hasMore": more}
 
     @event("markRead", MarkRead)
-    async def mark_read(self, sid: str, data: Payload) -> Ack:
+    async def mark_read(self, sid: str, data: Payload) -> MarkReadAck:
         """MarkRead -> ``{ok, seq, unread, totalUnread}``; when the cursor moved, emits
         ``messageRead {chatId, userId, seq}`` to subscribers and ``unreadBadge`` to the
         reader's ``user:<id>``."""
         who = await self._who(sid)
         read = await self.chat.mark_read(who.user_id, data["chat_id"], data["seq"])
         if read.moved:
-            receipt = {"chatId": read.chat_id, "userId": who.user_id, "seq": read.seq}
-            await self.emit("messageRead", receipt, room=chat_room(read.chat_id))
-            await self.emit("unreadBadge", read.badge, room=user_room(who.user_id))
-        return ok(seq=read.seq, unread=read.unread, totalUnread=read.badge["totalUnread"])
+            receipt: ReadReceipt = {"chatId": read.chat_id, "userId": who.user_id,
+                                    "seq": read.seq}
+            await MESSAGE_READ.emit(self, receipt, room=chat_room(read.chat_id))
+            await UNREAD_BADGE.emit(self, read.badge, room=user_room(who.user_id))
+        return {"ok": True, "seq": read.seq, "unread": read.unread,
+                "totalUnread": read.badge["totalUnread"]}
 
     @event("typing", Typing)
-    async def typing(self, sid: str, data: Payload) -> Ack:
+    async def typing(self, sid: str, data: Payload) -> Done:
         """Typing -> ``{ok}``; emits ``typing {chatId, userId, typing}`` to the chat's other
         subscribers. Best effort: never stored, never replayed."""
         who = await self._who(sid)
         await self.chat.member_chat(who.user_id, data["chat_id"])
-        notice = {"chatId": data["chat_id"], "userId": who.user_id, "typing": data["typing"]}
-        await self.emit("typing", notice, room=chat_room(data["chat_id"]), skip_sid=sid)
-        return ok()
+        notice: TypingNotice = {"chatId": data["chat_id"], "userId": who.user_id,
+                                "typing": data["typing"]}
+        await TYPING.emit(self, notice, room=chat_room(data["chat_id"]), skip_sid=sid)
+        return {"ok": True}
 
     # -- fan-out -----------------------------------------------------------------------------
     async def _who(self, sid: str) -> Identity:
@@ -264,16 +293,16 @@ class ChatNamespace(EventNamespace):
     async def _publish(self, sent: Sent) -> None:
         if not sent.created:
             return
-        await self.emit("chatMessage", sent.message, room=chat_room(sent.chat.chat_id))
+        await CHAT_MESSAGE.emit(self, sent.message, room=chat_room(sent.chat.chat_id))
         # Per room the order holds (list update, then badge); rooms go out side by side.
         await asyncio.gather(*(self._notify_member(sent, m) for m in sent.chat.members))
 
     async def _notify_member(self, sent: Sent, member: str) -> None:
         room = user_room(member)
-        await self.emit("chatListUpdate", sent.updates[member], room=room)
-        await self.emit("unreadBadge", sent.badges[member], room=room)
+        await CHAT_LIST_UPDATE.emit(self, sent.updates[member], room=room)
+        await UNREAD_BADGE.emit(self, sent.badges[member], room=room)
 
     async def _announce(self, change: Change) -> None:
-        notice = {"userId": change.user_id, "online": change.online}
+        notice: PresenceNotice = {"userId": change.user_id, "online": change.online}
         for peer in change.peers:
-            await self.emit("presence", notice, room=user_room(peer))
+            await PRESENCE.emit(self, notice, room=user_room(peer))

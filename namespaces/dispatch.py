@@ -2,26 +2,28 @@
 
 Wire event names (camelCase, fixed by existing frontends) are bound to snake_case handlers and
 to their schema in one place, the ``@event`` decorator, so no event exists without a schema.
+A handler returns its success shape (``namespaces/acks.py``); every failure is answered here,
+from the error-code registry (``server/errors.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, TypeVar
 
 import socketio
 from marshmallow import Schema, ValidationError
 
+from namespaces.acks import Ack
 from schemas.compiled import Loader, compile_loader
-from server.errors import DomainError
+from server.errors import DomainError, ErrorCode, Failure, failure
 from server.timing import Timings
 
 logger = logging.getLogger(__name__)
 
-Ack = dict[str, Any]
 Payload = dict[str, Any]
 H = TypeVar("H", bound=Callable[..., Awaitable[Ack]])
 LIFECYCLE_EVENTS = ("connect", "disconnect")
@@ -32,11 +34,12 @@ class EventSpec:
     name: str
     schema: Schema
     handler: str
-    # schema.load's exact results and errors, faster for valid payloads (schemas/compiled.py).
-    load: Loader = field(init=False, repr=False, compare=False)
+    # schema.load's exact results and errors, faster for valid payloads (schemas/compiled.py):
+    # compiled when a namespace is created (at start-up), not at import.
+    load: Loader = field(repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "load", compile_loader(self.schema))
+    def compiled(self) -> EventSpec:
+        return replace(self, load=compile_loader(self.schema))
 
 
 class EventStats:
@@ -51,8 +54,8 @@ class EventStats:
         self.unknown = 0  # events whose name is not in the table (the "other" label)
         self.error_acks: dict[str, int] = {}  # code -> acks answered {ok: false, code}
 
-    def failed(self, ack: Ack) -> None:
-        code = str(ack.get("code"))
+    def failed(self, ack: Mapping[str, Any]) -> None:
+        code = str(ack.get("code"))  # an ErrorCode (a StrEnum): its str() is the code
         self.error_acks[code] = self.error_acks.get(code, 0) + 1
 
 
@@ -66,22 +69,15 @@ def event(name: str, schema: type[Schema]) -> Callable[[H], H]:
     return mark
 
 
-def ok(**data: Any) -> Ack:
-    return {"ok": True, **data}
-
-
-def failure(code: str, error: str, **extra: Any) -> Ack:
-    return {"ok": False, "error": error, "code": code, **extra}
-
-
-def validation_failure(messages: dict[str, Any] | list[Any]) -> Ack:
+def validation_failure(messages: dict[str, Any] | list[Any]) -> Failure:
     fields = messages if isinstance(messages, dict) else {"_schema": messages}
     parts = []
     for name, problems in fields.items():
         text = problems[0] if isinstance(problems, list) and problems else str(problems)
         text = str(text).rstrip(".")
         parts.append(text if name == "_schema" else f"{name}: {text}")
-    return failure("validation_error", "Invalid payload: " + "; ".join(parts) + ".", fields=fields)
+    return failure(ErrorCode.VALIDATION_ERROR, "Invalid payload: " + "; ".join(parts) + ".",
+                   fields=fields)
 
 
 class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -100,8 +96,14 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 marked = getattr(value, "__huddle_event__", None)
                 if marked:
                     name, schema = marked
-                    table[name] = EventSpec(name, schema(), attr)
+                    instance = schema()
+                    table[name] = EventSpec(name, instance, attr, instance.load)
         cls.events = table
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__(namespace)
+        # The event table with each schema's compiled loader.
+        self.specs = {name: spec.compiled() for name, spec in self.events.items()}
 
     # Set by count_events when /metrics is on; None keeps the dispatcher free of timing.
     stats: EventStats | None = None
@@ -119,15 +121,15 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if event_name in LIFECYCLE_EVENTS:
             return await super().trigger_event(event_name, *args)
         sid = args[0]
-        spec = self.events.get(event_name)
+        spec = self.specs.get(event_name)
         stats = self.stats
         if spec is None:
             logger.info("unknown event %r from sid=%s ns=%s", event_name, sid, self.namespace)
-            ack = failure("unknown_event", f"Unknown event {event_name!r}.")
+            unknown = failure(ErrorCode.UNKNOWN_EVENT, f"Unknown event {event_name!r}.")
             if stats is not None:
                 stats.unknown += 1
-                stats.failed(ack)
-            return ack
+                stats.failed(unknown)
+            return unknown
         if stats is None:
             return await self._dispatch(spec, sid, args[1:])
         started = time.perf_counter()
@@ -156,4 +158,4 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return failure(exc.code, exc.message, **exc.data)
         except Exception:
             logger.exception("%s failed for sid=%s ns=%s", spec.name, sid, self.namespace)
-            return failure("internal_error", "Something went wrong on the server.")
+            return failure(ErrorCode.INTERNAL_ERROR, "Something went wrong on the server.")

@@ -11,6 +11,10 @@ classes or validators, field subclasses) is not compiled at all: its loader is
 ``schema.load`` itself. Known classes are matched by exact type, never by isinstance, so a
 subclass with new behaviour can never be misread as its parent.
 
+The compiler reads private marshmallow names (the hook table, the methods it re-implements),
+listed in server/private_api.py under "compiled loaders": when the installed marshmallow does
+not have them as expected, nothing is compiled and every loader is ``schema.load``.
+
 Schemas must not be mutated after compiling: the fast path copies their settings.
 """
 
@@ -26,6 +30,8 @@ from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCH
 
 from schemas.fields import StrictBool, StrictInt, Text
 from schemas.lobby import RoomCode
+from server import private_api
+from server.private_api import Feature
 
 FastLoad = Callable[[Any], dict[str, Any] | None]
 Loader = Callable[[Any], dict[str, Any]]
@@ -40,10 +46,10 @@ _STRING_KINDS: Final = (fields.String, Text, RoomCode)
 _PLAIN_CHOICE_TYPES: Final = (str, int, float, bool, type(None))
 _LOAD_HOOKS: Final = (PRE_LOAD, POST_LOAD, VALIDATES, VALIDATES_SCHEMA)
 # Schema and Field methods the fast path re-implements: an override means other behaviour.
-_SCHEMA_METHODS: Final = ("load", "_do_load", "_deserialize", "_call_and_store",
-                          "_invoke_field_validators", "_invoke_schema_validators")
-_FIELD_METHODS: Final = ("deserialize", "_deserialize", "_validate", "_validate_missing",
-                         "_validate_all")
+_SCHEMA_METHODS: Final = tuple(
+    name for name in private_api.names_of(Feature.COMPILED_LOADERS, private_api.SCHEMA)
+    if name != "_hooks")
+_FIELD_METHODS: Final = private_api.names_of(Feature.COMPILED_LOADERS, private_api.FIELD)
 
 # How a field absent from the payload is loaded (marshmallow's Field.deserialize on missing).
 _REQUIRED: Final = 0  # an error: defer
@@ -90,9 +96,16 @@ def unsupported_reason(schema: Schema) -> str | None:
     return None
 
 
+def _check_marshmallow() -> None:
+    found = private_api.problems(Feature.COMPILED_LOADERS)
+    if found:  # start-up already warned (server/engine.py)
+        raise Unsupported(f"marshmallow's private API differs: {'; '.join(found)}")
+
+
 # -- the schema ----------------------------------------------------------------------------
 
 def _compile_schema(schema: Schema) -> FastLoad:
+    _check_marshmallow()
     _check_schema(schema)
     plan: list[tuple[str, str, _Convert, int, Any]] = []
     for name, field in schema.load_fields.items():

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
-from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
 
 
 class EventSchema(Schema):
@@ -13,6 +13,18 @@ class EventSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+
+class AcceptsBareString(EventSchema):
+    """A payload that may also be a bare string: ``"hi"`` loads as ``{bare_field: "hi"}``.
+
+    Declared here (not as an ad-hoc hook) so the contract generators can say so too."""
+
+    bare_field: ClassVar[str]
+
+    @pre_load
+    def _accept_bare_string(self, data: Any, **_: Any) -> Any:
+        return {self.bare_field: data} if isinstance(data, str) else data
 
 
 class Text(fields.String):

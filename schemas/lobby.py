@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import pre_load, validate
+from marshmallow import validate
 
-from schemas.fields import EventSchema, StrictBool, StrictInt, Text
+from schemas.fields import AcceptsBareString, EventSchema, StrictBool, StrictInt, Text
 
 CODE_PATTERN = r"^[A-HJ-NP-Z2-9]{6}$"  # matches server.lobby.rules.CODE_ALPHABET
 
@@ -48,14 +48,11 @@ class Ready(EventSchema):
     ready = StrictBool(required=True)
 
 
-class SendMessage(EventSchema):
+class SendMessage(AcceptsBareString):
     """``sendMessage``: a chat line to your room; a bare string is accepted too."""
 
+    bare_field = "message"
     message = Text(required=True, validate=validate.Length(min=1, max=500))
-
-    @pre_load
-    def _accept_bare_string(self, data: Any, **_: Any) -> Any:
-        return {"message": data} if isinstance(data, str) else data
 
 
 class StartGame(EventSchema):

@@ -28,9 +28,9 @@ from server.health import health_routes
 from server.identity import Authenticator
 from server.lobby.service import LobbyService
 from server.metrics import Metrics, metrics_routes
+from server.profiles.conformance import create_conformance_app
 from server.store import Store, open_store
 from server.webroutes import admin_ui_routes, demo_routes
-from server.wire.conformance import create_conformance_app
 from server.wire.sio_server import HuddleSocketServer
 
 logger = logging.getLogger(__name__)

@@ -1,20 +1,25 @@
 """The Socket.IO server as Huddle configures it, over python-socketio and python-engineio.
 
-The protocol layer (server/wire/) replaces the libraries' request handling; its private API use
-is listed in server/wire/private_api.py and guarded by tests/test_wire_private_api.py.
-Also private: ``socketio.AsyncServer.manager_initialized``, to start the client manager at
-start-up (guarded by the cluster fan-out tests).
+The protocol layer (server/wire/) replaces the libraries' request handling. Every private
+library name Huddle uses is listed in server/private_api.py, which is checked here, at
+start-up: a fast path whose private surface is not what we expect is switched off, with one
+warning, and the public path is used instead.
 """
 
 from __future__ import annotations
 
+import logging
+
 import socketio
 
+from server import private_api
 from server.cluster.fanout import RedisFanout
 from server.config import Settings
 from server.wire.broadcast import FastEmit
 from server.wire.sio_packets import HuddleMsgPackPacket, HuddlePacket
 from server.wire.sio_server import HuddleSocketServer
+
+logger = logging.getLogger(__name__)
 
 
 def build_socketio(settings: Settings) -> HuddleSocketServer:
@@ -39,10 +44,13 @@ def build_socketio(settings: Settings) -> HuddleSocketServer:
         logger=False,
         engineio_logger=False,
     )
+    surfaces = private_api.check_at_startup(logger, instances={
+        private_api.SIO: sio, private_api.EIO: sio.eio, private_api.MGR: sio.manager})
     # Huddle's engine serves WebSockets itself (server/wire/eio_websocket.py), with
     # permessage-deflate only when HUDDLE_WS_DEFLATE asks for it.
     sio.eio.configure(trusted_proxies=settings.trusted_proxies,
-                      max_queued_bytes=settings.max_queued_bytes, ws_deflate=settings.ws_deflate)
+                      max_queued_bytes=settings.max_queued_bytes, ws_deflate=settings.ws_deflate,
+                      surfaces=surfaces)
     return sio
 
 

@@ -19,9 +19,10 @@ def admin_env(**extra: str) -> dict[str, str]:
 
 
 async def admin(url: str, auth: Any = None, **kwargs: Any) -> Client:
-    """An admin client on ``/admin`` (it records events of every namespace)."""
+    """An admin client on ``/admin`` (it records events of every namespace). The admin
+    namespace is an operator's tool, outside the client contract (docs/asyncapi.yaml)."""
     return await connect(url, namespaces=["/admin"], auth=LOGIN if auth is None else auth,
-                         **kwargs)
+                         contract=False, **kwargs)
 
 
 def stats_nodes(client: Client) -> set[str]:

@@ -8,7 +8,8 @@ from typing import Any
 
 import socketio
 
-from tests.support import QUIET_S, WAIT_S, Client, connect
+from server.errors import ErrorCode
+from tests.support import WAIT_S, Client, connect, delivered
 
 CHAT = "/chat"
 _ids = itertools.count(1)
@@ -48,8 +49,9 @@ class Tab:
         return await self.last("session")
 
     async def settle(self) -> None:
-        """Give stray events time to arrive before asserting that none did."""
-        await asyncio.sleep(QUIET_S)
+        """Everything the server sent this tab so far has arrived (``delivered``): before
+        asserting that some event did not."""
+        await delivered(self.client, CHAT)
 
     async def close(self) -> None:
         if self.client.sio.connected:
@@ -97,4 +99,6 @@ async def refused(url: str, auth: Any) -> Any:
         raise AssertionError("the connection was accepted")
     finally:
         await sio.disconnect()
-    return await asyncio.wait_for(errors.get(), WAIT_S)
+    data = await asyncio.wait_for(errors.get(), WAIT_S)
+    ErrorCode(data["code"])  # a refusal's code is a registered one too
+    return data

@@ -5,7 +5,6 @@ end of its context manager, even when the test fails.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
@@ -13,7 +12,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -21,7 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.support import ROOT, WAIT_S, free_port, stop_process, wait_for_port
+from tests.support import ROOT, WAIT_S, eventually, free_port, stop_process, wait_for_port
 
 STOP_S = 10.0
 
@@ -114,13 +112,14 @@ class Node:
 
 
 GHOST_BOUND_S = 3.0  # the test nodes' HUDDLE_GHOST_BOUND_MS
+HEARTBEAT_S = 0.5  # the test nodes' HUDDLE_HEARTBEAT_MS
 
 
 def node_env(redis_url: str, **extra: str) -> dict[str, str]:
     """Settings for test nodes: a short ghost bound (3 s) and fast pings."""
     return {
         "REDIS_URL": redis_url,
-        "HUDDLE_HEARTBEAT_MS": "500",
+        "HUDDLE_HEARTBEAT_MS": str(int(HEARTBEAT_S * 1000)),
         "HUDDLE_GHOST_BOUND_MS": str(int(GHOST_BOUND_S * 1000)),
         "HUDDLE_PING_INTERVAL_MS": "1000",
         "HUDDLE_PING_TIMEOUT_MS": "2000",
@@ -288,12 +287,11 @@ async def readiness(url: str) -> int:
 
 
 async def wait_for_readiness(url: str, status: int, timeout_s: float = WAIT_S) -> None:
-    """Poll /readyz until it answers ``status`` (bounded)."""
-    deadline = time.monotonic() + timeout_s
-    seen = None
-    while time.monotonic() < deadline:
+    """Wait until /readyz answers ``status``."""
+
+    async def answers() -> bool:
         seen = await readiness(url)
-        if seen == status:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{url}/readyz answered {seen}, not {status}, for {timeout_s}s")
+        assert seen == status, f"{url}/readyz answered {seen}, not {status}"
+        return True
+
+    await eventually(answers, f"ready ({status})", within_s=timeout_s, every_s=0.1)

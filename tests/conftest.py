@@ -3,16 +3,49 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from contextlib import AsyncExitStack
+from typing import Any, Protocol, TypeVar
 
 import pytest
 import redis
+from huddle_client.runtime import BaseClient
 
 from server.config import Settings
 from server.store import Store, open_store
 from tests.chat_support import Tab, close_all, open_tab
 from tests.cluster_support import Cluster, cluster
-from tests.support import Client, connect, free_port, redis_server, running_app
+from tests.support import (
+    CONTRACT_BREAKS,
+    Client,
+    connect,
+    free_port,
+    redis_server,
+    running_app,
+)
+
+
+@pytest.fixture(autouse=True)
+def server_events_keep_the_contract() -> Iterator[None]:
+    """Fails a test whose clients received a server event that docs/asyncapi.yaml does not
+    declare, or whose payload breaks its declared schema (tests/contract_check.py)."""
+    CONTRACT_BREAKS.clear()
+    yield
+    breaks = list(CONTRACT_BREAKS)
+    CONTRACT_BREAKS.clear()
+    assert breaks == [], breaks
+
+# Registered in pyproject.toml; `./scripts/test --fast` runs -m "not cluster and not js".
+TIERS = ("unit", "e2e", "cluster", "js")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test belongs to a tier, so that the fast inner loop knows what it leaves out."""
+    untiered = [item.nodeid for item in items
+                if not any(item.get_closest_marker(tier) for tier in TIERS)]
+    if untiered:
+        raise pytest.UsageError(
+            f"tests without a tier marker ({', '.join(TIERS)}): set pytestmark in "
+            + ", ".join(sorted({nodeid.split("::")[0] for nodeid in untiered})))
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +106,27 @@ async def client_factory(server: str) -> AsyncIterator[ClientFactory]:
     for client in clients:
         if client.sio.connected:
             await client.sio.disconnect()
+
+
+C = TypeVar("C", bound=BaseClient)
+
+
+class TypedConnect(Protocol):
+    async def __call__(self, client: C, auth: dict[str, str] | None = None) -> C: ...
+
+
+@pytest.fixture
+async def typed(server: str) -> AsyncIterator[TypedConnect]:
+    """Connect generated clients (huddle_client) to this test's server: ``lobby = await
+    typed(LobbyClient())``; all are disconnected at the end."""
+    async with AsyncExitStack() as stack:
+
+        async def connect(client: C, auth: dict[str, str] | None = None) -> C:
+            await client.connect(server, auth=auth)
+            stack.push_async_callback(client.disconnect)
+            return client
+
+        yield connect
 
 
 @pytest.fixture

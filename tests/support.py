@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import itertools
 import os
 import shutil
 import signal
@@ -20,12 +22,53 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from server.app import create_app
+from server.app import SOCKETIO, create_app
 from server.config import Settings
+from server.errors import ErrorCode
+from tests.contract_check import ack_problems, server_event_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 5.0  # upper bound for any single expected event; tests never wait longer
+POLL_S = 0.02  # how often eventually() looks again
+
+
+def attempts(within_s: float, every_s: float = POLL_S) -> Iterator[float]:
+    """The time left before each look of a bounded poll: at most ``within_s / every_s + 2``
+    looks, none after ``within_s`` seconds (the last one at the deadline)."""
+    deadline = time.monotonic() + within_s
+    for _ in range(int(within_s / every_s) + 2):
+        yield max(0.0, deadline - time.monotonic())
+        if time.monotonic() >= deadline:
+            return
+
+
+async def eventually(check: Callable[[], Any], what: str, *, within_s: float = WAIT_S,
+                     every_s: float = POLL_S) -> Any:
+    """Wait for observable state: look at ``check()`` (a value, or an awaitable one) until it
+    is truthy and return it; an AssertionError it raises counts as "not yet". Bounded in count
+    and in time; fails naming ``what`` and the last answer. The one polling loop of the tests:
+    use it only for state nothing announces (an event arriving has ``Client.wait_for``)."""
+    last: Any = None
+    for remaining in attempts(within_s, every_s):
+        try:
+            answer = check()
+            if inspect.isawaitable(answer):
+                answer = await asyncio.wait_for(answer, max(remaining, every_s))
+        except AssertionError as exc:
+            last = exc
+        else:
+            if answer:
+                return answer
+            last = answer
+        if remaining > 0:
+            await asyncio.sleep(min(every_s, remaining))
+    raise AssertionError(f"not {what} within {within_s} s; last look: {last!r}")
+
+
 QUIET_S = 0.3  # settle window before asserting that something did NOT arrive
+# Server events a test client received that break docs/asyncapi.yaml; conftest.py fails the
+# test that received them (a Socket.IO handler cannot fail the test itself).
+CONTRACT_BREAKS: list[str] = []
 
 
 def free_port() -> int:
@@ -34,18 +77,39 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Base URL -> the app serving it in this process (see running_app, delivered).
+_APPS: dict[str, web.Application] = {}
+BARRIER = "test:barrier"  # the event delivered() sends; no Huddle event has a colon
+_barriers = itertools.count(1)
+
+
 @asynccontextmanager
 async def running_app(settings: Settings, *, app: web.Application | None = None
                       ) -> AsyncIterator[str]:
     """Serve ``app`` (by default create_app(settings)) in this event loop; yield its base URL."""
-    runner = web.AppRunner(app or create_app(settings), handle_signals=False)
+    app = app or create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
+    url = f"http://{settings.host}:{settings.port}"
+    _APPS[url] = app
     try:
-        yield f"http://{settings.host}:{settings.port}"
+        yield url
     finally:
+        _APPS.pop(url, None)
         await runner.cleanup()
+
+
+def registered(ack: Any) -> Any:
+    """``ack`` itself, after checking that a failure is one the registry allows: a registered
+    code with exactly its extra fields (server/errors.py). Every ack a test Client receives
+    passes through here, so each failure any test provokes is checked against the registry."""
+    if isinstance(ack, dict) and ack.get("ok") is False:
+        code = ErrorCode(ack["code"])  # ValueError: not a registered code
+        assert isinstance(ack["error"], str), ack
+        code.check_extra(ack.keys() - {"ok", "error", "code"})
+    return ack
 
 
 @dataclass
@@ -55,14 +119,25 @@ class Client:
     sio: socketio.AsyncClient
     events: list[tuple[str, Any]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    url: str = ""  # the server it connected to
+    contract: bool = True  # check acks and server events against docs/asyncapi.yaml
 
     async def call(self, event: str, data: Any = None, *, namespace: str = "/") -> Any:
         """Emit ``event`` with one payload (None sends no payload) and return the ack."""
-        return await self.sio.call(event, data, namespace=namespace, timeout=WAIT_S)
+        ack = await self.sio.call(event, data, namespace=namespace, timeout=WAIT_S)
+        return self.checked(namespace, event, ack)
 
     async def call_args(self, event: str, args: tuple[Any, ...], *, namespace: str = "/") -> Any:
         """Emit ``event`` with exactly ``args`` as its arguments and return the ack."""
-        return await self.sio.call(event, args, namespace=namespace, timeout=WAIT_S)
+        ack = await self.sio.call(event, args, namespace=namespace, timeout=WAIT_S)
+        return self.checked(namespace, event, ack)
+
+    def checked(self, namespace: str, event: str, ack: Any) -> Any:
+        """``ack`` after the registry check and, unless opted out, the contract check."""
+        if self.contract:
+            problems = ack_problems(namespace, event, ack)
+            assert not problems, problems
+        return registered(ack)
 
     def named(self, name: str) -> list[Any]:
         return [data for event, data in self.events if event == name]
@@ -109,12 +184,17 @@ class Client:
 
 
 async def connect(url: str, *, transports: list[str] | None = None,
-                  namespaces: list[str] | None = None, auth: Any = None) -> Client:
+                  namespaces: list[str] | None = None, auth: Any = None,
+                  contract: bool = True) -> Client:
+    """A recording client; with ``contract`` (the default), every ack and server event it
+    receives is checked against docs/asyncapi.yaml (off for the benchmark profile)."""
     sio = socketio.AsyncClient(reconnection=False)
-    client = Client(sio)
+    client = Client(sio, url=url.split("?", maxsplit=1)[0], contract=contract)
 
     async def record(event: str, namespace: str, *args: Any) -> None:
         # Events of every namespace land here; tests name namespaces apart by event name.
+        if contract:
+            CONTRACT_BREAKS.extend(server_event_problems(namespace, event, args))
         client.events.append((event, args[0] if len(args) == 1 else args))
         client.arrived.set()
 
@@ -122,6 +202,20 @@ async def connect(url: str, *, transports: list[str] | None = None,
     await sio.connect(url, transports=transports or ["websocket"], namespaces=namespaces,
                       auth=auth, wait_timeout=WAIT_S)
     return client
+
+
+async def delivered(client: Client, namespace: str = "/") -> None:
+    """Wait until everything the server sent ``client`` so far has arrived, so that a test may
+    assert that something did NOT arrive. The server (running in this process) sends the client
+    a marker through the same path as every emit (memory or Redis manager, one connection's
+    order), and the marker arrives after all of it; it is then dropped from the record."""
+    app = _APPS.get(client.url)
+    assert app is not None, f"{client.url} is not served in this process"
+    token = next(_barriers)
+    await app[SOCKETIO].emit(BARRIER, token, to=client.sio.get_sid(namespace),
+                             namespace=namespace)
+    await client.until(BARRIER, lambda seen: seen == token)
+    client.events[:] = [(event, data) for event, data in client.events if event != BARRIER]
 
 
 @contextmanager
@@ -146,12 +240,12 @@ def redis_server() -> Iterator[str]:
 
 
 def wait_for_port(port: int, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    """``eventually`` for code that cannot await (process fixtures): the port accepts."""
+    for remaining in attempts(timeout_s, 0.05):
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
-        time.sleep(0.05)
+        time.sleep(min(0.05, remaining))
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout_s}s")
 
 

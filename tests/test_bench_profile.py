@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+
 from server.config import Settings
 from tests.support import connect, free_port, running_app
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_bench_protocol_join_broadcast_echo() -> None:
     async with running_app(Settings(port=free_port(), profile="bench")) as url:
-        sender, receiver = await connect(url), await connect(url)
+        sender = await connect(url, contract=False)
+        receiver = await connect(url, contract=False)
         try:
             assert await receiver.call("join", {"room": "r"}) == {"ok": True}
             payload = {"t": 1.5, "seq": 1, "pad": "xx"}

@@ -11,9 +11,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
+import pytest
 import socketio
 
 from server.wire.broadcast import FastEmit
+from tests.support import eventually
 from tests.wire import (
     Wire,
     back_to_baseline,
@@ -25,6 +27,8 @@ from tests.wire import (
     sio_connect,
     still_serving,
 )
+
+pytestmark = pytest.mark.e2e
 
 CROWD = 60
 
@@ -140,10 +144,7 @@ async def test_slow_consumer_is_disconnected_under_broadcasts() -> None:
         healthy_sid = sids_of(wire)[0]
         async with raw_websocket(wire) as (_, writer):  # never reads a byte
             writer.write(masked_frame(b"40"))
-            for _ in range(100):
-                if len(sids_of(wire)) == 2:
-                    break
-                await asyncio.sleep(0.02)
+            await eventually(lambda: len(sids_of(wire)) == 2, "the silent client connected")
             slow_sid = next(s for s in sids_of(wire) if s != healthy_sid)
             slow_eio = wire.sio.manager.eio_sid_from_sid(slow_sid, "/")
             for sid in (healthy_sid, slow_sid):

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from server.config import Settings
 from tests.admin_support import ADMIN_PASSWORD, ADMIN_USER, admin_env
 from tests.browser_support import run_browser_script, screenshot_dir
 from tests.cluster_support import cluster
 from tests.support import connect, free_port, running_app
+
+pytestmark = pytest.mark.js
 
 
 def is_png(path: Path) -> bool:

@@ -17,6 +17,8 @@ from server.engine import start_fanout
 from server.errors import Unavailable
 from tests.support import WAIT_S
 
+pytestmark = pytest.mark.unit
+
 
 class Node:
     def __init__(self, name: str, bus: ClusterBus) -> None:

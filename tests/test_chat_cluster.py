@@ -7,8 +7,14 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 
+import pytest
+import redis.asyncio as aioredis
+
+from server.chat.rules import conns_key
 from tests.chat_support import Tab, close_all, open_tab_into
-from tests.support import free_port, server_process
+from tests.support import eventually, free_port, server_process
+
+pytestmark = pytest.mark.cluster
 
 NODES = ("node-a", "node-b")
 
@@ -69,7 +75,17 @@ async def test_a_user_on_one_node_messages_a_user_on_the_other(
         assert await alice.last("messageRead") == {"chatId": chat_id, "userId": "bob", "seq": 1}
 
         await bob_b.close()
-        await alice.settle()
+        # Node B has handled that close when bob's connection set (the presence state) is
+        # down to the tab on node A: not "last out", so no offline presence is sent.
+        store = aioredis.Redis.from_url(redis_url)
+
+        async def one_tab_left() -> bool:
+            return int(await store.scard(conns_key("bob"))) == 1
+
+        try:
+            await eventually(one_tab_left, "bob_b's close handled")
+        finally:
+            await store.aclose()
         assert len(alice.named("presence")) == 1  # bob is still online on node A
         await bob_a.close()
         assert await alice.last("presence", 2) == {"userId": "bob", "online": False}

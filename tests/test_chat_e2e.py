@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+from huddle_client import ChatClient
+
 from tests.chat_support import Tab, refused
+from tests.conftest import TypedConnect
+
+pytestmark = pytest.mark.e2e
 
 Tabs = Callable[..., Awaitable[Tab]]
 
@@ -166,16 +172,16 @@ async def test_quota_refuses_the_21st_message_in_10_seconds(chat_tabs: Tabs) -> 
     assert (await bob.send(chat_id, "bob has his own quota"))["seq"] == 21
 
 
-async def test_history_pages_backwards_in_ascending_order(chat_tabs: Tabs) -> None:
-    alice = await chat_tabs("alice")
-    chat_id = (await alice.ok("openChat", {"userId": "bob"}))["chat"]["chatId"]
-    for i in range(7):
-        await alice.send(chat_id, f"m{i + 1}")
-    page = await alice.ok("history", {"chatId": chat_id, "limit": 3})
+async def test_history_pages_backwards_in_ascending_order(typed: TypedConnect) -> None:
+    alice = await typed(ChatClient(), auth={"userId": "alice", "nickname": "Alice"})
+    chat_id = (await alice.open_chat(user_id="bob"))["chatId"]
+    for i in range(1, 8):
+        await alice.send_chat(chat_id=chat_id, text=f"m{i}", client_msg_id=f"m{i}")
+    page = await alice.history(chat_id=chat_id, limit=3)
     assert [m["seq"] for m in page["messages"]] == [5, 6, 7] and page["hasMore"] is True
-    page = await alice.ok("history", {"chatId": chat_id, "limit": 3, "beforeSeq": 5})
+    page = await alice.history(chat_id=chat_id, limit=3, before_seq=5)
     assert [m["seq"] for m in page["messages"]] == [2, 3, 4] and page["hasMore"] is True
-    page = await alice.ok("history", {"chatId": chat_id, "limit": 3, "beforeSeq": 2})
+    page = await alice.history(chat_id=chat_id, limit=3, before_seq=2)
     assert [m["seq"] for m in page["messages"]] == [1] and page["hasMore"] is False
 
 

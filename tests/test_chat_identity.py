@@ -13,6 +13,8 @@ from server.config import Settings, SettingsError, load_settings
 from tests.chat_support import open_tab, refused
 from tests.support import free_port, running_app
 
+pytestmark = pytest.mark.e2e
+
 SECRET = "test-secret-that-is-at-least-32-bytes-long"
 
 

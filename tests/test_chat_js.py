@@ -6,7 +6,11 @@ import asyncio
 import json
 import shutil
 
+import pytest
+
 from tests.support import ROOT, WAIT_S
+
+pytestmark = pytest.mark.js
 
 SCRIPT = ROOT / "tests" / "js" / "chat_walkthrough.mjs"
 

@@ -11,6 +11,8 @@ from server.errors import Forbidden, InvalidRequest, NotFound, RateLimited, Unau
 from server.identity import Authenticator, Identity
 from server.store import MemoryStore, Store
 
+pytestmark = pytest.mark.unit
+
 ALICE, BOB, CAROL = Identity("alice", "Alice"), Identity("bob", "Bob"), Identity("carol", "C")
 
 

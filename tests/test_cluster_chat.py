@@ -5,9 +5,13 @@ a node takes its users offline for their peers within the ghost bound."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.chat_support import Tab, open_tab_into
 from tests.cluster_support import GHOST_BOUND_S, Cluster
 from tests.support import WAIT_S
+
+pytestmark = [pytest.mark.cluster, pytest.mark.js]
 
 
 async def tab_via(lb: Cluster, key: str, user: str, opened: list[Tab]) -> Tab:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -14,7 +13,9 @@ from server.cluster.fanout import RedisFanout
 from server.config import Settings
 from server.engine import start_fanout
 from tests.cluster_support import RedisProcess, redis_process, wait_for_readiness
-from tests.support import WAIT_S, connect, free_port, running_app
+from tests.support import connect, eventually, free_port, running_app
+
+pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture
@@ -33,14 +34,6 @@ async def fanout(own_redis: RedisProcess) -> AsyncIterator[RedisFanout]:
     await manager.close()
 
 
-async def wait_until(check: object, what: str, timeout_s: float = WAIT_S) -> None:
-    assert callable(check)
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        await asyncio.sleep(0.02)
-
-
 def client_count(url: str) -> int:
     conn = redis.Redis.from_url(url)
     try:
@@ -50,48 +43,48 @@ def client_count(url: str) -> int:
 
 
 async def test_emit_is_queued_and_published(fanout: RedisFanout) -> None:
-    await wait_until(lambda: fanout.listening, "subscribed")
+    await eventually(lambda: fanout.listening, "subscribed")
     await fanout.emit("hello", {"n": 1}, room="lobby:X", namespace="/")
-    await wait_until(lambda: fanout.stats.published == 1, "published")
+    await eventually(lambda: fanout.stats.published == 1, "published")
     assert fanout.stats.dropped == 0
 
 
 async def test_messages_redis_cannot_take_are_dropped_and_counted(
     fanout: RedisFanout, own_redis: RedisProcess
 ) -> None:
-    await wait_until(lambda: fanout.listening, "subscribed")
+    await eventually(lambda: fanout.listening, "subscribed")
     own_redis.pause()
     try:
         for n in range(3):
             await fanout.emit("hello", {"n": n}, room="lobby:X", namespace="/")
         # The emits returned with the messages still queued: nothing waited on Redis.
         assert fanout.stats.queued >= 1
-        await wait_until(lambda: fanout.stats.dropped == 3, "3 dropped")
-        await wait_until(lambda: not fanout.healthy, "unhealthy")
+        await eventually(lambda: fanout.stats.dropped == 3, "3 dropped")
+        await eventually(lambda: not fanout.healthy, "unhealthy")
     finally:
         own_redis.resume()
-    await wait_until(lambda: fanout.listening, "subscribed again")
+    await eventually(lambda: fanout.listening, "subscribed again")
     await fanout.emit("hello", {"n": 4}, room="lobby:X", namespace="/")
-    await wait_until(lambda: fanout.stats.published >= 1 and fanout.healthy, "healthy")
+    await eventually(lambda: fanout.stats.published >= 1 and fanout.healthy, "healthy")
     assert fanout.stats.dropped == 3
 
 
 async def test_resubscribing_after_faults_leaks_no_connections(
     fanout: RedisFanout, own_redis: RedisProcess
 ) -> None:
-    await wait_until(lambda: fanout.listening, "subscribed")
+    await eventually(lambda: fanout.listening, "subscribed")
     await fanout.emit("warm", {}, room="r", namespace="/")
-    await wait_until(lambda: fanout.stats.published == 1, "published")
+    await eventually(lambda: fanout.stats.published == 1, "published")
     before = client_count(own_redis.url)
     for _ in range(3):
         own_redis.pause()
         try:
-            await wait_until(lambda: not fanout.listening, "subscription seen as stale")
+            await eventually(lambda: not fanout.listening, "subscription seen as stale")
         finally:
             own_redis.resume()
-        await wait_until(lambda: fanout.listening, "subscribed again")
+        await eventually(lambda: fanout.listening, "subscribed again")
     await fanout.emit("after", {}, room="r", namespace="/")
-    await wait_until(lambda: fanout.stats.published == 2, "published again")
+    await eventually(lambda: fanout.stats.published == 2, "published again")
     assert fanout.stats.resubscribes >= 3
     assert client_count(own_redis.url) <= before
 
@@ -99,13 +92,13 @@ async def test_resubscribing_after_faults_leaks_no_connections(
 async def test_fanout_survives_redis_being_killed_and_restarted(
     fanout: RedisFanout, own_redis: RedisProcess
 ) -> None:
-    await wait_until(lambda: fanout.listening, "subscribed")
+    await eventually(lambda: fanout.listening, "subscribed")
     own_redis.kill()
-    await wait_until(lambda: not fanout.listening, "subscription lost")
+    await eventually(lambda: not fanout.listening, "subscription lost")
     own_redis.start()
-    await wait_until(lambda: fanout.listening, "subscribed again")
+    await eventually(lambda: fanout.listening, "subscribed again")
     await fanout.emit("after", {}, room="r", namespace="/")
-    await wait_until(lambda: fanout.stats.published == 1, "published")
+    await eventually(lambda: fanout.stats.published == 1, "published")
     assert fanout.thread is not None and not fanout.thread.done()
 
 

@@ -3,19 +3,27 @@ killed and restarted, Redis paused. Each test gets its own cluster, stopped at t
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 import socketio
 
+from server.cluster.registry import NODES_INDEX, heartbeat_key, tombstone_key
 from tests.cluster_js import js_client
-from tests.cluster_support import GHOST_BOUND_S, Cluster, cluster, wait_for_readiness
-from tests.support import QUIET_S, WAIT_S, Client, connect
-from tests.test_cluster_nginx import until
+from tests.cluster_support import (
+    GHOST_BOUND_S,
+    HEARTBEAT_S,
+    Cluster,
+    cluster,
+    wait_for_readiness,
+)
+from tests.support import WAIT_S, Client, connect, eventually
+
+pytestmark = [pytest.mark.cluster, pytest.mark.js]
 
 
 @pytest.fixture
@@ -36,7 +44,7 @@ async def seat_three(lb: Cluster, made: list[Client]) -> tuple[str, list[str], l
     code = (await host.call("createRoom", {"nickname": "Host"}))["room"]["code"]
     assert (await ann.call("joinRoom", {"nickname": "Ann", "code": code}))["ok"]
     assert (await bob.call("joinRoom", {"nickname": "Bob", "code": code}))["ok"]
-    await until(host, f"players{code}", lambda ps: len(ps) == 3)
+    await host.until(f"players{code}", lambda ps: len(ps) == 3)
     return code, keys, players
 
 
@@ -62,7 +70,7 @@ async def test_kill9_node_clients_move_and_no_ghost_remains(
     code = (await host.call("createRoom", {"nickname": "Host"}))["room"]["code"]
     assert (await ann.call("joinRoom", {"nickname": "Ann", "code": code}))["ok"]
     assert (await victim.call("joinRoom", {"nickname": "Vic", "code": code}))["ok"]
-    await until(host, f"players{code}", lambda ps: len(ps) == 3)
+    await host.until(f"players{code}", lambda ps: len(ps) == 3)
     await host.wait_for("allReady", 2)  # after Ann's and Vic's joins
     await ann.wait_for("allReady", 2)  # after her own join and Vic's
     host.clear()
@@ -75,26 +83,28 @@ async def test_kill9_node_clients_move_and_no_ghost_remains(
     survivors = [{"nickname": "Host", "isHost": True, "ready": False},
                  {"nickname": "Ann", "isHost": False, "ready": False}]
     for player in (host, ann):
-        await wait_long(player, f"players{code}", lambda ps: ps == survivors)
-    await asyncio.sleep(QUIET_S)
+        await player.until_within(f"players{code}", lambda ps: ps == survivors,
+                                  GHOST_BOUND_S + WAIT_S)
+    # The reaper takes the dead node off the node index last; from then on no survivor can
+    # reap it again (the claim outlives any scan that listed it before), so these are all.
+    await eventually(lambda: not_listed(lb_cluster, victim_node), "the dead node unlisted")
+    await host.wait_for("allReady")  # sent right after the players list
     assert host.named(f"players{code}") == [survivors]
     assert host.named("allReady") == [False]
 
     # The victim's client came back through nginx, on a live node, and may sit down again.
-    deadline = time.monotonic() + WAIT_S
-    while not (len(connects) >= 2 and sio.connected):
-        assert time.monotonic() < deadline, "the victim's client never reconnected"
-        await asyncio.sleep(0.05)
+    await eventually(lambda: len(connects) >= 2 and sio.connected,
+                     "the victim's client reconnected")
     assert await lb_cluster.node_of(keys[2]) != victim_node
     assert (await victim.call("joinRoom", {"nickname": "Vic", "code": code}))["ok"]
-    await until(host, f"players{code}", lambda ps: [p["nickname"] for p in ps] ==
+    await host.until(f"players{code}", lambda ps: [p["nickname"] for p in ps] ==
                 ["Host", "Ann", "Vic"])
 
     # A node restarted on the dead port (new process, new id) wipes nothing that is alive.
     dead.env["HUDDLE_NODE_ID"] = "node-restarted"
     dead.start()
     await wait_for_readiness(dead.url, 200)
-    await asyncio.sleep(1.0)  # two of its heartbeat/scan ticks
+    await scanned_twice(lb_cluster, "node-restarted")
     rooms = (await ann.call("listRooms"))["rooms"]
     assert next(r for r in rooms if r["code"] == code)["players"] == 3
 
@@ -113,7 +123,6 @@ async def test_redis_restart_mid_chat_loses_no_acked_message(
                 acked.append(reply["message"]["id"])
             else:
                 refused.append(reply)
-            await asyncio.sleep(0.02)
 
     await chat(10)
     lb_cluster.redis.kill()
@@ -140,7 +149,7 @@ async def test_redis_restart_mid_chat_loses_no_acked_message(
     sent = await ann.call("sendMessage", {"message": "after the restart"})
     assert sent["ok"]
     for player in (host, bob):
-        await until(player, "message", lambda m: m["id"] == sent["message"]["id"])
+        await player.until("message", lambda m: m["id"] == sent["message"]["id"])
         assert set(acked) <= {m["id"] for m in player.named("message")}
 
 
@@ -160,24 +169,51 @@ async def test_redis_pause_answers_unavailable_and_recovers(
         lb_cluster.redis.resume()
     for node in lb_cluster.nodes:
         await wait_for_readiness(node.url, 200, timeout_s=10)
-    await until(host, f"players{code}", lambda ps: [p["nickname"] for p in ps] ==
+    await host.until(f"players{code}", lambda ps: [p["nickname"] for p in ps] ==
                 ["Host", "Ann"])
     assert (await ann.call("ready", {"ready": True}))["ok"]
-    await until(host, f"players{code}", lambda ps: ps == [
+    await host.until(f"players{code}", lambda ps: ps == [
         {"nickname": "Host", "isHost": True, "ready": False},
         {"nickname": "Ann", "isHost": False, "ready": True}])
-    await until(host, "allReady", lambda ready: ready is True)
+    await host.until("allReady", lambda ready: ready is True)
     assert all(node.proc is not None and node.proc.poll() is None for node in lb_cluster.nodes)
 
 
-async def wait_long(client: Client, name: str, check: Any) -> None:
-    """``until`` with room for the ghost bound: the crash must be detected first."""
-    deadline = time.monotonic() + GHOST_BOUND_S + WAIT_S
-    while time.monotonic() < deadline:
-        if any(check(payload) for payload in client.named(name)):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{name}: nothing passed in time; got {client.named(name)}")
+async def not_listed(lb: Cluster, node: str) -> bool:
+    """``node`` is off the cluster's node index (server/cluster/registry.py)."""
+    store = aioredis.Redis.from_url(lb.redis.url)
+    try:
+        return not await store.sismember(NODES_INDEX, node)
+    finally:
+        await store.aclose()
+
+
+async def scanned_twice(lb: Cluster, node: str) -> None:
+    """Wait until ``node`` has run two scans for dead nodes: a node beats first in each tick
+    and scans from its third tick on, so five different heartbeats mean two finished scans."""
+    store = aioredis.Redis.from_url(lb.redis.url)
+    beats: set[bytes | str] = set()
+
+    async def five_beats() -> bool:
+        beat = await store.get(heartbeat_key(node))
+        if beat is not None:
+            beats.add(beat)
+        return len(beats) >= 5
+
+    try:
+        await eventually(five_beats, f"two scans by {node}", within_s=WAIT_S + 5 * HEARTBEAT_S,
+                         every_s=0.05)
+    finally:
+        await store.aclose()
+
+
+async def reaped(lb: Cluster, node: str) -> bool:
+    """A survivor has left ``node`` its tombstone: on waking, it learns it was declared dead."""
+    store = aioredis.Redis.from_url(lb.redis.url)
+    try:
+        return bool(await store.exists(tombstone_key(node)))
+    finally:
+        await store.aclose()
 
 
 @pytest.fixture
@@ -207,26 +243,24 @@ async def test_a_frozen_node_declared_dead_drops_its_clients_on_waking(
         frozen.proc.send_signal(signal.SIGSTOP)  # a VM stall or a GC pause, past the bound
         try:
             for player in (host, ann):
-                await wait_long(player, f"players{code}",
-                                lambda ps: [p["nickname"] for p in ps] == ["Host", "Ann"])
-            await asyncio.sleep(1.0)  # make sure the freeze outlasts the bound
+                await player.until_within(
+                    f"players{code}", lambda ps: [p["nickname"] for p in ps] == ["Host", "Ann"],
+                    GHOST_BOUND_S + WAIT_S)
+            # The freeze lasts until the reaper has also written the frozen node's tombstone.
+            await eventually(lambda: reaped(lb, frozen_id), "the frozen node's tombstone")
         finally:
             frozen.proc.send_signal(signal.SIGCONT)
 
         # On waking, the node learns it was reaped and drops its clients so that they rejoin,
         # instead of sitting in a room that no longer lists them. socket.io-client reconnects
         # by itself (the session was closed, not the Socket.IO connection refused).
-        deadline = time.monotonic() + WAIT_S
-        while not disconnects:
-            assert time.monotonic() < deadline, "the frozen node kept its clients"
-            await asyncio.sleep(0.05)
+        await eventually(lambda: disconnects, "the frozen node dropped its clients")
         reason = await js.wait_line("disconnect")
         assert reason["disconnect"] == "transport close"
-        while sum("connect" in line for line in js.lines) < 2:
-            assert time.monotonic() < deadline + WAIT_S, f"JS did not reconnect: {js.lines}"
-            await asyncio.sleep(0.05)
+        await eventually(lambda: sum("connect" in line for line in js.lines) >= 2,
+                         "the JS client reconnected")
     again = await connect(f"{lb.lb.url}?affinity={keys[2]}")
     made.append(again)
     assert (await again.call("joinRoom", {"nickname": "Vic", "code": code}))["ok"]
-    await until(host, f"players{code}", lambda ps: [p["nickname"] for p in ps] ==
+    await host.until(f"players{code}", lambda ps: [p["nickname"] for p in ps] ==
                 ["Host", "Ann", "Vic"])

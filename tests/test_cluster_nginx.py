@@ -4,7 +4,6 @@ deploy/nginx.conf. Clients are spread over the nodes with the `affinity` query p
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
@@ -13,7 +12,9 @@ from aiohttp import web
 
 from tests.cluster_js import js_client
 from tests.cluster_support import Cluster, cluster, nginx
-from tests.support import WAIT_S, Client, connect, free_port
+from tests.support import WAIT_S, Client, connect, eventually, free_port
+
+pytestmark = [pytest.mark.cluster, pytest.mark.js]
 
 POLLING_THEN_WS = ["polling", "websocket"]
 
@@ -51,10 +52,7 @@ async def clients(lb_cluster: Cluster) -> AsyncIterator[Clients]:
 
 
 async def wait_transport(client: Client, name: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while client.sio.transport() != name:
-        assert time.monotonic() < deadline, f"still on {client.sio.transport()}"
-        await asyncio.sleep(0.05)
+    await eventually(lambda: client.sio.transport() == name, f"on {name}")
 
 
 async def test_python_client_upgrades_from_polling_to_websocket(
@@ -96,7 +94,7 @@ async def test_lobby_with_players_on_three_nodes(
     assert (await bob.call("joinRoom", {"nickname": "Bob", "code": code}))["ok"]
     names = ["Host", "Ann", "Bob"]
     for player in (host, ann, bob):
-        await until(player, f"players{code}", lambda ps: [p["nickname"] for p in ps] == names)
+        await player.until(f"players{code}", lambda ps: [p["nickname"] for p in ps] == names)
 
     # listRooms is cluster-wide: asked on a third node, it counts players of all three.
     rooms = (await bob.call("listRooms"))["rooms"]
@@ -106,7 +104,7 @@ async def test_lobby_with_players_on_three_nodes(
     assert (await ann.call("ready", {"ready": True}))["ok"]
     assert (await bob.call("ready", {"ready": True}))["ok"]
     for player in (host, ann, bob):
-        await until(player, "allReady", lambda ready: ready is True)
+        await player.until("allReady", lambda ready: ready is True)
     assert (await host.call("startGame"))["ok"]
     for player in (host, ann, bob):
         start = await player.last("gameStart")
@@ -115,14 +113,14 @@ async def test_lobby_with_players_on_three_nodes(
     # The host (node A) leaves: Ann (node B) inherits the host role, Bob (node C) sees it.
     assert (await host.call("leaveRoom"))["ok"]
     for player in (ann, bob):
-        await until(player, f"players{code}", lambda ps: ps == [
+        await player.until(f"players{code}", lambda ps: ps == [
             {"nickname": "Ann", "isHost": True, "ready": True},
             {"nickname": "Bob", "isHost": False, "ready": True},
         ])
     sent = await bob.call("sendMessage", {"message": "still here"})
     assert sent["ok"]
     for player in (ann, bob):
-        await until(player, "message", lambda m: m["id"] == sent["message"]["id"])
+        await player.until("message", lambda m: m["id"] == sent["message"]["id"])
 
 
 async def test_nickname_and_seat_races_have_one_winner_across_nodes(
@@ -157,33 +155,21 @@ async def test_js_client_through_nginx(
     async with js_client(url, transports=transports, query={"affinity": spread[1]}) as js:
         joined = await js.call("joinRoom", {"nickname": "Js", "code": code})
         assert joined["ok"], joined
-        await until(host, f"players{code}", lambda ps: len(ps) == 2)
-        deadline = time.monotonic() + WAIT_S
-        while await js.transport() != "websocket":
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.1)
+        await host.until(f"players{code}", lambda ps: len(ps) == 2)
+        async def upgraded() -> bool:
+            return await js.transport() == "websocket"
+
+        await eventually(upgraded, "the JS client on websocket", every_s=0.1)
 
         sent = await host.call("sendMessage", {"message": "hi from python"})
         got = await js.wait_for("message")
         assert got[-1]["id"] == sent["message"]["id"]
         reply = await js.call("sendMessage", {"message": "hi from js"})
         assert reply["ok"]
-        await until(host, "message", lambda m: m["message"] == "hi from js")
+        await host.until("message", lambda m: m["message"] == "hi from js")
         players = await js.wait_for(f"players{code}")
         assert [p["nickname"] for p in players[-1]] == ["Py", "Js"]
 
-
-async def until(client: Client, name: str, check: object) -> None:
-    """Wait (bounded) until an event ``name`` arrives whose payload passes ``check``."""
-    assert callable(check)
-    deadline = time.monotonic() + WAIT_S
-    count = 1
-    while True:
-        seen = await client.wait_for(name, count)
-        if any(check(payload) for payload in seen):
-            return
-        count = len(seen) + 1
-        assert time.monotonic() < deadline, f"{name}: no payload passed; got {seen}"
 
 
 async def test_nginx_sets_forwarded_headers_instead_of_passing_them_through() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -19,6 +19,9 @@ from server.cluster.registry import (
 from server.config import SettingsError, load_settings
 from server.lobby.service import LobbyService
 from server.store import Store, open_store
+from tests.support import eventually
+
+pytestmark = pytest.mark.unit
 
 INTERVAL_MS, TTL_MS = 100, 300
 
@@ -38,21 +41,31 @@ async def test_claim_is_exclusive_renewable_and_expires(store: Store) -> None:
     assert await store.claim("lock:a", "one", ttl_ms=200)
     assert not await store.claim("lock:a", "two", ttl_ms=200)
     assert await store.claim("lock:a", "one", ttl_ms=200)  # the holder renews
-    await asyncio.sleep(0.3)
-    assert await store.claim("lock:a", "two", ttl_ms=200)
+    # Once the claim expires, another can take it.
+    await eventually(lambda: store.claim("lock:a", "two", ttl_ms=200), "the claim expired")
+    assert not await store.claim("lock:a", "one", ttl_ms=200)
 
 
-async def test_memory_store_node_has_nobody_to_reap() -> None:
+async def test_memory_store_node_keeps_its_members_and_reaps_only_the_dead() -> None:
+    """On the memory twin the registry runs as on Redis: it beats, scans, leaves its own live
+    members alone and would reap a node whose heartbeat is gone (with one process, only a
+    leftover can be one)."""
     store = open_store("memory://")
     calls: list[str] = []
+    await store.index_add(NODES_INDEX, "gone")  # a node listed without a heartbeat
+    await store.index_add(members_key("gone", "lobby"), "old-sid")
     registry = NodeRegistry(store, "solo", interval_ms=INTERVAL_MS, ttl_ms=TTL_MS)
     registry.on_dead_member("lobby", record(calls))
     await registry.start()
     await registry.track("lobby", "sid1")
-    await asyncio.sleep(0.35)
-    await registry.stop()
-    assert calls == []
+    try:
+        # Two scans after the one that reaped "gone": each saw the live node, alive.
+        await eventually(lambda: registry.stats.scans >= 3, "three scans")
+    finally:
+        await registry.stop()
+    assert calls == ["old-sid"] and registry.stats.nodes_reaped == 1
     assert await store.index_members(members_key("solo", "lobby")) == ["sid1"]
+    assert await store.index_members(NODES_INDEX) == ["solo"]
 
 
 # -- several registries on one Redis ------------------------------------------------------
@@ -61,6 +74,16 @@ def record(calls: list[str]) -> MemberHook:
         calls.append(member)
 
     return hook
+
+
+def ticks_until(registry: NodeRegistry, done: Callable[[], bool]
+                ) -> Callable[[], Awaitable[bool]]:
+    """For eventually(): one tick of ``registry`` per look, until ``done()``."""
+    async def tick() -> bool:
+        await registry.tick()
+        return done()
+
+    return tick
 
 
 def node(store: Store, name: str, calls: list[str]) -> NodeRegistry:
@@ -90,11 +113,11 @@ async def test_dead_node_is_reaped_exactly_once_by_racing_survivors(
         await survivor.beat()
 
     # `dead` beats no more. Survivors tick concurrently until its heartbeat has expired.
-    for _ in range(40):
+    async def both_tick() -> bool:
         await asyncio.gather(b.tick(), c.tick())
-        if len(calls) == 3:
-            break
-        await asyncio.sleep(INTERVAL_MS / 1000)
+        return len(calls) >= 3
+
+    await eventually(both_tick, "the dead node reaped", every_s=INTERVAL_MS / 1000)
     await asyncio.gather(b.tick(), c.tick())
     assert Counter(calls) == {"s1": 1, "s2": 1, "s3": 1}
     assert b.stats.members_reaped + c.stats.members_reaped == 3
@@ -113,7 +136,10 @@ async def test_live_nodes_are_left_alone_and_restart_wipes_nothing(
     # A node restarted with a new id runs alongside; nothing alive is touched.
     restarted = node(stores[2], "live-2", calls)
     await restarted.start()
-    await asyncio.sleep(TTL_MS * 3 / 1000)
+    # Scans spanning more than a heartbeat TTL: the live node would have expired by now
+    # had anything stopped it beating.
+    await eventually(lambda: min(watcher.stats.scans, restarted.stats.scans) >= 4,
+                     "four scans by each watcher")
     for registry in (live, watcher, restarted):
         await registry.stop()
     assert calls == []
@@ -141,10 +167,14 @@ async def test_no_reaping_right_after_an_outage(stores: list[Store]) -> None:
     await stores[0].delete(heartbeat_key("other"))
     await survivor.tick()  # first good beat: the streak starts now
     await other.beat()  # the live node beats again within its interval
-    for _ in range(4):
+
+    async def round_of_beats() -> bool:
         await survivor.tick()
         await other.beat()
-        await asyncio.sleep(INTERVAL_MS / 1000)
+        return survivor.stats.scans >= 2
+
+    # The survivor scans only once the live node had two intervals to beat again.
+    await eventually(round_of_beats, "two scans by the survivor", every_s=INTERVAL_MS / 1000)
     assert calls == []
 
 
@@ -163,9 +193,8 @@ async def test_lobby_seat_of_a_dead_node_is_removed(stores: list[Store]) -> None
     room = (await lobby_alive.create_room("host", "Host", None, 4)).room
     await lobby_dead.join_room("ghost", "Ghost", room.code)
     await stores[0].delete(heartbeat_key("dead"))
-    for _ in range(3):
-        await survivor.tick()
-        await asyncio.sleep(INTERVAL_MS / 1000)
+    await eventually(ticks_until(survivor, lambda: survivor.stats.members_reaped == 1),
+                     "the ghost's seat reaped", every_s=INTERVAL_MS / 1000)
     rooms = await lobby_alive.list_rooms()
     assert [r["players"] for r in rooms if r["code"] == room.code] == [1]
 
@@ -195,9 +224,8 @@ async def test_untracked_seat_of_a_dead_node_is_swept_by_its_node_id(
     room = (await lobby_alive.create_room("host", "Host", None, 4)).room
     await untracked.join_room("ghost", "Ghost", room.code)
     await stores[0].delete(heartbeat_key("dead"))
-    for _ in range(4):
-        await survivor.tick()
-        await asyncio.sleep(INTERVAL_MS / 1000)
+    await eventually(ticks_until(survivor, lambda: bool(swept)), "the node swept",
+                     every_s=INTERVAL_MS / 1000)
     assert swept == [room.code]
     rooms = await lobby_alive.list_rooms()
     assert [r["players"] for r in rooms if r["code"] == room.code] == [1]
@@ -218,10 +246,8 @@ async def test_a_node_declared_dead_while_cut_off_drops_its_clients(
     await cut_off.track("lobby", "s1")
     # cut-off cannot reach the store for longer than its TTL; the survivor reaps it.
     await stores[0].delete(heartbeat_key("cut-off"))
-    for _ in range(4):
-        await survivor.tick()
-        await asyncio.sleep(INTERVAL_MS / 1000)
-    assert survivor.stats.nodes_reaped == 1
+    await eventually(ticks_until(survivor, lambda: survivor.stats.nodes_reaped == 1),
+                     "the cut-off node reaped", every_s=INTERVAL_MS / 1000)
     await cut_off.tick()  # back in touch with the store
     await cut_off.tick()
     assert fenced == ["dropped"]

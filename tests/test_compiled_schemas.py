@@ -31,6 +31,8 @@ from schemas.compiled import compile_fast, compile_loader, unsupported_reason
 from schemas.fields import EventSchema, StrictBool, StrictInt, Text
 from schemas.lobby import RoomCode
 
+pytestmark = pytest.mark.unit
+
 RANDOM_PAYLOADS = 2_000  # per schema
 
 

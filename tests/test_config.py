@@ -11,6 +11,8 @@ from server.__main__ import parse_overrides
 from server.config import Settings, SettingsError, load_settings
 from tests.support import ROOT
 
+pytestmark = pytest.mark.unit
+
 
 def test_defaults() -> None:
     settings = load_settings({})

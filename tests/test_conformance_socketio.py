@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import aiohttp
+import pytest
 
 from tests.wire import Wire, recv, recv_text, serve, sio_connect, wait_closed
+
+pytestmark = pytest.mark.e2e
 
 
 async def _opened(wire: Wire) -> aiohttp.ClientWebSocketResponse:

@@ -10,7 +10,11 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.support import ROOT, free_port, wait_for_port
+
+pytestmark = pytest.mark.e2e
 
 BIN = Path(sys.executable).parent
 

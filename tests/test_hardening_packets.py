@@ -21,6 +21,8 @@ from tests.wire import (
     wait_closed,
 )
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.mark.parametrize("header", [
     '4599999999-["message",{"_placeholder":true,"num":0}]',  # G1: billions declared

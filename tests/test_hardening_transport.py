@@ -7,10 +7,11 @@ import asyncio
 
 import pytest
 
-from tests.support import WAIT_S
+from tests.support import WAIT_S, eventually
 from tests.wire import (
     Wire,
     back_to_baseline,
+    body_read_so_far,
     closed_without_reply,
     masked_frame,
     raw_websocket,
@@ -20,6 +21,8 @@ from tests.wire import (
     sio_connect,
     still_serving,
 )
+
+pytestmark = pytest.mark.e2e
 
 
 async def _after(wire: Wire, baseline: tuple[int, int]) -> None:
@@ -56,16 +59,28 @@ async def test_g3_server_disconnect_of_idle_polling_client_returns() -> None:
         await _after(wire, baseline)
 
 
+async def _server_read_past(done: int) -> int:
+    def more() -> int:
+        read = body_read_so_far() or 0
+        return read if read > done else 0
+
+    got: int = await eventually(more, "the server reading the part sent")
+    return got
+
+
 async def _raw_post(wire: Wire, sid: str, parts: list[bytes], headers: str) -> bytes:
     host, port = wire.url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     try:
         writer.write((f"POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\n"
                       f"Host: {host}\r\nContent-Type: text/plain\r\n{headers}\r\n").encode())
-        for part in parts:
+        read = 0
+        for part in parts[:-1]:
             writer.write(part)
             await writer.drain()
-            await asyncio.sleep(0.1)  # separate TCP writes
+            # Send the next part only once the server has read this one: one body, two reads.
+            read = await _server_read_past(read)
+        writer.write(parts[-1])
         return await asyncio.wait_for(reader.readuntil(b"ok"), WAIT_S)
     finally:
         writer.close()
@@ -135,7 +150,7 @@ async def test_g10_a_second_poller_on_a_sid_ends_the_session() -> None:
         baseline = server_load(wire)
         sid, _ = await wire.handshake()
         victim = asyncio.create_task(wire.get(sid))
-        await asyncio.sleep(0.05)
+        await wire.poll_pending(sid)
         assert (await wire.get(sid))[0] == 400  # the intruder gets nothing
         assert await victim == (200, "1")  # the owner is told the session is over
         await _after(wire, baseline)

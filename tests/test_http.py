@@ -6,10 +6,13 @@ import base64
 import os
 
 import aiohttp
+import pytest
 import redis
 
 from server.config import Settings
 from tests.support import connect, free_port, redis_server, running_app
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_healthz_and_readyz_are_json(server: str) -> None:

@@ -12,10 +12,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import pytest
 import socketio
 
-from tests.support import connect
+from tests.support import connect, eventually
 from tests.wire import Wire, recv, serve, sio_connect
+
+pytestmark = pytest.mark.e2e
 
 
 def fast_events(wire: Wire) -> int:
@@ -45,6 +48,7 @@ async def test_events_start_in_arrival_order_across_the_fast_and_the_full_path()
     """Binary events always take the full path; text events around them may take either."""
     async with serve() as wire:
         ws = await sio_connect(wire)
+        [session] = wire.sio.eio.sockets.values()
         before = fast_events(wire)
         for i in range(60):
             if i % 3 == 1:
@@ -52,8 +56,8 @@ async def test_events_start_in_arrival_order_across_the_fast_and_the_full_path()
                 await ws.send_bytes(bytes([i]))
             else:
                 await ws.send_str(f'42["message",{i}]')
-            if i % 7 == 0:
-                await asyncio.sleep(0.005)  # let some text events find the reader idle
+            if i % 7 == 0:  # let the next text event find the reader idle
+                await eventually(lambda: session.inbound_idle, "the reader idle")
         order: list[int] = []
         while len(order) < 60:
             frame = await recv(ws)
@@ -83,7 +87,7 @@ class Gate(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_timed(self, sid: str, *args: Any) -> str:
         try:
             async with asyncio.timeout(0.05):
-                await asyncio.sleep(5)
+                await asyncio.Event().wait()  # never set: only the timeout ends it
         except TimeoutError:
             return "timed out"
         return "slept"
@@ -93,7 +97,7 @@ class Gate(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_whoami(self, sid: str, *args: Any) -> bool:
         task = asyncio.current_task()
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # suspends once (a yield to the loop, not a wait)
         return task is not None and task is asyncio.current_task()
 
 

@@ -11,8 +11,12 @@ import shutil
 from contextlib import ExitStack
 from typing import Any
 
+import pytest
+
 from tests.support import ROOT, free_port, server_process
 from tests.wire import serve
+
+pytestmark = pytest.mark.js
 
 JS_DIR = ROOT / "tests" / "js"
 NODE_TIMEOUT_S = 45.0

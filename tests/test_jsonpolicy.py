@@ -13,6 +13,8 @@ import pytest
 
 from server.wire import jsonpolicy
 
+pytestmark = pytest.mark.unit
+
 
 def stdlib_loads(text: str) -> Any:
     return json.loads(text, parse_constant=jsonpolicy._reject_constant,

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 import socketio
 
-from tests.support import WAIT_S, Client, connect
+from tests.support import WAIT_S, Client, connect, eventually
 from tests.wire import (
     Wire,
     masked_frame,
@@ -28,6 +28,8 @@ from tests.wire import (
     sio_connect,
     wait_closed,
 )
+
+pytestmark = pytest.mark.e2e
 
 
 def leftovers(wire: Wire) -> dict[str, int]:
@@ -59,19 +61,19 @@ def leftovers(wire: Wire) -> dict[str, int]:
 
 
 async def until(predicate: Callable[[], bool]) -> None:
-    """Wait (bounded by WAIT_S) until ``predicate()`` holds."""
-    deadline = time.monotonic() + WAIT_S
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
+    """Wait (bounded) until ``predicate()`` holds."""
+    await eventually(predicate, "the condition")
 
 
 async def nothing_left(wire: Wire) -> None:
     """Wait (bounded) until no table keyed by a connection has an entry."""
-    deadline = time.monotonic() + WAIT_S
-    while left := leftovers(wire):
-        assert time.monotonic() < deadline, f"left behind: {left}"
-        await asyncio.sleep(0.02)
+
+    def empty() -> bool:
+        left = leftovers(wire)
+        assert not left, f"left behind: {left}"
+        return True
+
+    await eventually(empty, "every per-connection table empty")
 
 
 def main_namespace_sids(wire: Wire) -> int:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
-from tests.conftest import ClientFactory
-from tests.support import QUIET_S, WAIT_S, Client
+import pytest
+from huddle_client import LobbyClient
+
+from tests.conftest import ClientFactory, TypedConnect
+from tests.support import Client, delivered, eventually
+
+pytestmark = pytest.mark.e2e
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -84,19 +88,21 @@ async def test_messages_reach_only_the_room(client_factory: ClientFactory) -> No
     other = await room_of(eve, nickname="Eve")
     await ann.call("sendMessage", {"message": "secret"})
     assert (await bob.first("message"))["message"] == "secret"
-    await asyncio.sleep(QUIET_S)
+    await delivered(eve)
+    await delivered(ann)
     assert eve.named("message") == []
     assert not [e for e, _ in eve.events if e == f"players{code}"]
     assert not [e for e, _ in ann.events if e == f"players{other}"]
 
 
-async def test_late_joiner_sees_recent_messages(client_factory: ClientFactory) -> None:
-    ann, bob = await client_factory(), await client_factory()
-    code = await room_of(ann)
+async def test_late_joiner_sees_recent_messages(typed: TypedConnect) -> None:
+    ann, bob = await typed(LobbyClient()), await typed(LobbyClient())
+    room = await ann.create_room(nickname="Ann")
     for text in ("one", "two"):
-        await ann.call("sendMessage", text)
-    res = await bob.call("joinRoom", {"nickname": "Bob", "code": code})
-    assert [m["message"] for m in res["room"]["messages"]] == ["one", "two"]
+        await ann.send_message(message=text)
+    joined = await bob.join_room(nickname="Bob", code=room["code"])
+    assert [m["message"] for m in joined["messages"]] == ["one", "two"]
+    assert [m["seq"] for m in joined["messages"]] == [1, 2]
 
 
 async def test_leave_migrates_host_and_notifies(client_factory: ClientFactory) -> None:
@@ -106,7 +112,7 @@ async def test_leave_migrates_host_and_notifies(client_factory: ClientFactory) -
     players = await _players_after(bob, code, ["Bob", "Cy"])
     assert players[0] == {"nickname": "Bob", "isHost": True, "ready": False}
     assert await cy.call("sendMessage", "still here")
-    await asyncio.sleep(QUIET_S)
+    await delivered(ann)
     assert ann.named("message") == []  # a player who left no longer receives the room
 
 
@@ -119,13 +125,12 @@ async def test_disconnect_counts_as_leave(client_factory: ClientFactory) -> None
     assert (await bob.wait_for("allReady", 2))[1] is False  # one on join, one on the leave
     await bob.sio.disconnect()
     probe = await client_factory()
-    # The server handles a disconnect after the client has gone: poll (bounded) for its effect.
-    for _ in range(int(WAIT_S / 0.05)):
-        rooms = (await probe.call("listRooms"))["rooms"]
-        if not rooms:
-            break
-        await asyncio.sleep(0.05)
-    assert rooms == []
+
+    # The server handles a disconnect after the client has gone: wait for its effect.
+    async def no_rooms() -> bool:
+        return not (await probe.call("listRooms"))["rooms"]
+
+    await eventually(no_rooms, "the empty room deleted")
 
 
 async def test_joining_another_room_leaves_the_first(client_factory: ClientFactory) -> None:
@@ -135,7 +140,7 @@ async def test_joining_another_room_leaves_the_first(client_factory: ClientFacto
     assert (await cy.call("joinRoom", {"nickname": "Cy", "code": second}))["ok"]
     assert names(await _players_after(ann, first, ["Ann"])) == ["Ann"]
     await ann.call("sendMessage", "first room only")
-    await asyncio.sleep(QUIET_S)
+    await delivered(cy)
     assert cy.named("message") == []
 
 

@@ -12,6 +12,8 @@ from tests.conftest import ClientFactory
 from tests.support import connect, free_port, running_app
 from tests.test_lobby_e2e import room_of
 
+pytestmark = pytest.mark.e2e
+
 BAD_PAYLOADS: list[tuple[str, Any, str]] = [
     ("createRoom", None, "nickname"),
     ("createRoom", {"nickname": "x" * 21}, "nickname"),

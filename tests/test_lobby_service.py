@@ -18,6 +18,8 @@ from server.errors import (
 from server.lobby.service import LobbyService
 from server.store import MemoryStore
 
+pytestmark = pytest.mark.unit
+
 
 def make_service() -> LobbyService:
     ticks = itertools.count()

@@ -11,6 +11,8 @@ import pytest
 from tests.support import Client, connect, free_port, server_process
 from tests.test_lobby_e2e import names, room_of
 
+pytestmark = pytest.mark.cluster
+
 
 @pytest.fixture
 def two_nodes(redis_url: str) -> Iterator[tuple[str, str]]:

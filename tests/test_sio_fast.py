@@ -18,6 +18,9 @@ from socketio import packet as sio_packet
 from server.wire.inbox import Inbox
 from server.wire.sio_fast import ack_frame, parse_event
 from server.wire.sio_packets import HuddlePacket, validate
+from tests.support import WAIT_S, eventually
+
+pytestmark = pytest.mark.unit
 
 HEADS = ["42", "42/chat,", "42/,", "42/a?x=1,", "421", "4212", "42007", "42/chat,5", "421-",
          "4211-", "42/chat", "43", "41", "40", "45", "451-", "4", "", "42\u00b2", "42\u0661",
@@ -98,14 +101,10 @@ async def test_inbox_starts_calls_in_order_and_a_suspended_call_blocks_nobody() 
 
     for i in range(5):
         inbox.put(call, i)
-    for _ in range(20):
-        await asyncio.sleep(0)
+    await eventually(lambda: finished == [1, 2, 3, 4], "the calls after the suspended one")
     assert started == [0, 1, 2, 3, 4]
-    assert finished == [1, 2, 3, 4]
     release.set()
-    for _ in range(5):
-        await asyncio.sleep(0)
-    assert finished == [1, 2, 3, 4, 0]
+    await eventually(lambda: finished == [1, 2, 3, 4, 0], "the suspended call finished")
     await inbox.close()
 
 
@@ -113,19 +112,19 @@ async def test_inbox_calls_run_in_a_task_of_their_own_while_suspended() -> None:
     """asyncio.timeout (and redis-py, which uses it) needs the call's own current task."""
     inbox = Inbox("test")
     seen: list[Any] = []
+    release = asyncio.Event()
 
     async def call(i: int) -> None:
-        async with asyncio.timeout(1.0):
+        async with asyncio.timeout(WAIT_S):
             task = asyncio.current_task()
-            await asyncio.sleep(0.01)
+            await release.wait()  # every call suspends
             seen.append((i, task is asyncio.current_task() and task is not None))
 
     for i in range(3):
         inbox.put(call, i)
-    for _ in range(100):
-        if len(seen) == 3:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: inbox.workers_started == 3, "three calls suspended")
+    release.set()
+    await eventually(lambda: len(seen) == 3, "the three calls resumed")
     assert sorted(seen) == [(0, True), (1, True), (2, True)]
     assert inbox.workers_started == 3  # each suspended call kept its worker
     await inbox.close()
@@ -141,11 +140,10 @@ async def test_inbox_needs_one_worker_for_calls_that_do_not_suspend_and_keeps_no
 
     for i in range(100):
         inbox.put(call, i)
-    for _ in range(5):
-        await asyncio.sleep(0)
-    assert done == list(range(100))
+    await eventually(lambda: done == list(range(100)), "the hundred calls")
+    # ... and then the worker is gone: an idle server keeps no worker task.
+    await eventually(lambda: not inbox._workers, "no worker left")
     assert inbox.workers_started == 1
-    assert not inbox._workers  # an idle server keeps no worker task
     await inbox.close()
 
 
@@ -161,26 +159,25 @@ async def test_inbox_failures_are_logged_and_later_calls_still_run(
 
     for i in range(3):
         inbox.put(call, i)
-    for _ in range(5):
-        await asyncio.sleep(0)
-    assert done == [0, 2]
+    await eventually(lambda: done == [0, 2], "the calls around the failing one")
     assert "boom" in caplog.text
     await inbox.close()
 
 
 async def test_closed_inbox_cancels_a_running_call_and_takes_no_more() -> None:
     inbox = Inbox("test")
-    cancelled = asyncio.Event()
+    running, cancelled = asyncio.Event(), asyncio.Event()
 
     async def forever() -> None:
+        running.set()
         try:
-            await asyncio.sleep(60)
+            await asyncio.Event().wait()  # never set
         except asyncio.CancelledError:
             cancelled.set()
             raise
 
     inbox.put(forever)
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(running.wait(), WAIT_S)
     await inbox.close()
     assert cancelled.is_set()
     inbox.put(forever)

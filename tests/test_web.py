@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
 from server.config import Settings
 from tests.support import free_port, running_app
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_demo_page_and_its_assets_are_served() -> None:

@@ -8,6 +8,8 @@ from server.config import SettingsError, load_settings
 from server.wire.clientip import ClientAddress
 from server.wire.throttle import TokenBucket
 
+pytestmark = pytest.mark.unit
+
 
 def test_defaults_are_safe_for_production() -> None:
     settings = load_settings({})

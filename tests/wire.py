@@ -20,9 +20,12 @@ from aiohttp import web
 
 from server.app import SOCKETIO, create_app
 from server.config import Settings
-from server.wire.conformance import SOCKETIO as CONFORMANCE_SOCKETIO
+from server.profiles.conformance import ENGINEIO as CONFORMANCE_ENGINEIO
+from server.profiles.conformance import SOCKETIO as CONFORMANCE_SOCKETIO
+from server.wire import eio_codec
+from server.wire.eio_server import HuddleEngineServer
 from server.wire.sio_server import HuddleSocketServer
-from tests.support import WAIT_S, free_port
+from tests.support import WAIT_S, eventually, free_port
 
 WsMessage = str | bytes
 
@@ -37,6 +40,17 @@ class Wire:
     def sio(self) -> HuddleSocketServer:
         key = CONFORMANCE_SOCKETIO if CONFORMANCE_SOCKETIO in self.app else SOCKETIO
         return self.app[key]
+
+    def engine(self, path: str = "socket.io") -> HuddleEngineServer:
+        """The Engine.IO server behind ``path``: Socket.IO's, or the conformance profile's raw
+        Engine.IO echo server at ``engine.io``."""
+        return self.app[CONFORMANCE_ENGINEIO] if path == "engine.io" else self.sio.eio
+
+    async def poll_pending(self, sid: str, path: str = "socket.io") -> None:
+        """Wait until a GET sent for ``sid`` is the session's pending poll."""
+        engine = self.engine(path)
+        await eventually(lambda: sid in engine.sockets and engine.sockets[sid].poll_pending,
+                         f"a GET pending on {sid}")
 
     def endpoint(self, path: str = "socket.io", **params: str) -> str:
         query = "&".join(f"{k}={v}" for k, v in params.items())
@@ -127,6 +141,19 @@ async def serve(**overrides: Any) -> AsyncIterator[Wire]:
         await runner.cleanup()
 
 
+def body_read_so_far() -> int | None:
+    """How many bytes of a POST body the in-process server has read so far (the count kept by
+    ``eio_codec.read_body``, found on the await chain of its task); None if it reads none."""
+    for task in asyncio.all_tasks():
+        coro: Any = task.get_coro()
+        while coro is not None:
+            if getattr(coro, "cr_code", None) is eio_codec.read_body.__code__:
+                size: int = coro.cr_frame.f_locals["size"]
+                return size
+            coro = getattr(coro, "cr_await", None)
+    return None
+
+
 def server_load(wire: Wire) -> tuple[int, int]:
     """(Engine.IO sessions, asyncio tasks) in this process: the baseline hardening tests restore."""
     return len(wire.sio.eio.sockets), len(asyncio.all_tasks())
@@ -134,14 +161,14 @@ def server_load(wire: Wire) -> tuple[int, int]:
 
 async def back_to_baseline(wire: Wire, baseline: tuple[int, int]) -> None:
     """Wait (bounded) until sessions and tasks are back to ``baseline``."""
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if server_load(wire)[0] <= baseline[0] and server_load(wire)[1] <= baseline[1]:
-            return
-        await asyncio.sleep(0.05)
-    tasks = [t.get_coro() for t in asyncio.all_tasks()]
-    raise AssertionError(f"server did not return to baseline {baseline}: {server_load(wire)}; "
-                         f"tasks: {tasks}")
+
+    def at_baseline() -> bool:
+        sessions, tasks = server_load(wire)
+        assert sessions <= baseline[0] and tasks <= baseline[1], (
+            f"{sessions} sessions, tasks: {[t.get_coro() for t in asyncio.all_tasks()]}")
+        return True
+
+    await eventually(at_baseline, f"back to baseline {baseline}")
 
 
 async def still_serving(wire: Wire) -> None:

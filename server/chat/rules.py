@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from server.chat.views import ChatKind, ChatMessage, ChatSummary, UnreadBadge
 from server.errors import Forbidden, InvalidRequest
-
-ChatKind = Literal["direct", "group"]
 
 # Documented limits (docs/chat.md). History beyond the cap is trimmed oldest first.
 HISTORY_CAP = 10_000  # messages kept per chat
@@ -102,8 +101,8 @@ class Chat:
         return ", ".join(nicknames.get(m, m) for m in others)
 
     def summary(
-        self, viewer: str, nicknames: dict[str, str], last: dict[str, Any] | None, unread: int
-    ) -> dict[str, Any]:
+        self, viewer: str, nicknames: dict[str, str], last: ChatMessage | None, unread: int
+    ) -> ChatSummary:
         return {
             "chatId": self.chat_id,
             "kind": self.kind,
@@ -131,7 +130,7 @@ def group_members(creator: str, invited: list[str]) -> list[str]:
     return members
 
 
-def badge(per_chat: dict[str, int], changed: str | None = None) -> dict[str, Any]:
+def badge(per_chat: dict[str, int], changed: str | None = None) -> UnreadBadge:
     """``unreadBadge``: the total and every chat with unread messages (plus ``changed``)."""
     chats = {cid: n for cid, n in per_chat.items() if n > 0 or cid == changed}
     return {"totalUnread": sum(per_chat.values()), "chats": chats}

@@ -15,10 +15,11 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
 from server.chat import rules
 from server.chat.rules import Chat
+from server.chat.views import ChatMessage, ChatSummary, Session, UnreadBadge
 from server.clock import iso_now
 from server.errors import Forbidden, NotFound, RateLimited
 from server.identity import Identity
@@ -26,7 +27,7 @@ from server.store import Doc, Store
 
 logger = logging.getLogger(__name__)
 
-Summary = dict[str, Any]
+Summary = ChatSummary
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,10 @@ class Sent:
     """A send's outcome. ``created`` is False for a retry: nothing is broadcast then."""
 
     chat: Chat
-    message: Doc
+    message: ChatMessage
     created: bool
     updates: dict[str, Summary]  # per member: the chat as their list shows it now
-    badges: dict[str, dict[str, Any]]  # per member: their unreadBadge
+    badges: dict[str, UnreadBadge]  # per member: their unreadBadge
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Read:
     seq: int  # the reader's cursor after the call
     moved: bool  # False when the cursor was already there: nothing to announce
     unread: int
-    badge: dict[str, Any]
+    badge: UnreadBadge
 
 
 class ChatService:
@@ -90,13 +91,15 @@ class ChatService:
         ids = await self._store.index_members(rules.chats_key(user_id))
         return await self._summaries(user_id, await self._load_many(ids))
 
-    async def session(self, who: Identity) -> dict[str, Any]:
+    async def session(self, who: Identity) -> Session:
+        """The greeting without presence: ``online`` is the namespace's to fill."""
         chats = await self.list_chats(who.user_id)
         return {
             "userId": who.user_id,
             "nickname": who.nickname,
             "totalUnread": sum(c["unread"] for c in chats),
             "chats": chats,
+            "online": [],
         }
 
     async def member_chat(self, user_id: str, chat_id: str) -> Chat:
@@ -108,22 +111,24 @@ class ChatService:
         chat.require_member(user_id)
         return chat
 
-    async def subscribe(self, user_id: str, chat_id: str) -> tuple[list[Doc], dict[str, int]]:
+    async def subscribe(
+        self, user_id: str, chat_id: str
+    ) -> tuple[list[ChatMessage], dict[str, int]]:
         """The last page of messages and every member's read cursor."""
         chat = await self.member_chat(user_id, chat_id)
         messages = await self._store.log_range(
             rules.messages_key(chat_id), limit=rules.HISTORY_PAGE
         )
-        return messages, await self._cursors(chat)
+        return _messages(messages), await self._cursors(chat)
 
     async def history(
         self, user_id: str, chat_id: str, before: int | None, limit: int
-    ) -> tuple[list[Doc], bool]:
+    ) -> tuple[list[ChatMessage], bool]:
         await self.member_chat(user_id, chat_id)
         page = await self._store.log_range(
             rules.messages_key(chat_id), limit=limit + 1, before=before
         )
-        return page[-limit:], len(page) > limit
+        return _messages(page[-limit:]), len(page) > limit
 
     # -- messages ------------------------------------------------------------------------
     async def send(self, who: Identity, chat_id: str, text: str, client_msg_id: str) -> Sent:
@@ -143,7 +148,7 @@ class ChatService:
         # A retry is answered before the quota: retrying must never cost a slot or fail.
         original = await self._store.log_find(log, token)
         if original is not None:
-            return Sent(chat, original, False, {}, {})
+            return Sent(chat, _message(original), False, {}, {})
         wait_ms = await self._store.rate_hit(
             rules.quota_key(who.user_id), limit=self._rate_limit, window_ms=self._rate_window_ms
         )
@@ -162,7 +167,7 @@ class ChatService:
             log, body, cap=rules.HISTORY_CAP, token=token, mark=who.user_id
         )
         if not created:
-            return Sent(chat, message, False, {}, {})
+            return Sent(chat, _message(message), False, {}, {})
         # The chat's newest entry and its names are the same for every member: read them once.
         # Each member's unread map is their own; overlap those round trips.
         last = (await self._store.log_last([log]))[0]
@@ -170,9 +175,10 @@ class ChatService:
         unreads = await asyncio.gather(*(self._unread_map(m) for m in chat.members))
         updates, badges = {}, {}
         for member, unread in zip(chat.members, unreads, strict=True):
-            updates[member] = chat.summary(member, names, last, unread.get(chat.chat_id, 0))
+            updates[member] = chat.summary(member, names, _maybe(last),
+                                           unread.get(chat.chat_id, 0))
             badges[member] = rules.badge(unread, chat.chat_id)
-        return Sent(chat, message, True, updates, badges)
+        return Sent(chat, _message(message), True, updates, badges)
 
     # -- read cursors --------------------------------------------------------------------
     async def mark_read(self, user_id: str, chat_id: str, seq: int) -> Read:
@@ -230,19 +236,35 @@ class ChatService:
         lasts = await self._store.log_last([rules.messages_key(c.chat_id) for c in chats])
         names = await self._nicknames({m for c in chats if c.kind == "direct" for m in c.members})
         summaries = [
-            chat.summary(viewer, names, last, unread.get(chat.chat_id, 0))
+            chat.summary(viewer, names, _maybe(last), unread.get(chat.chat_id, 0))
             for chat, last in zip(chats, lasts, strict=True)
         ]
         # Newest activity first, the order a chat list shows.
-        summaries.sort(
-            key=lambda s: (s["lastMessage"] or {}).get("createdAt", ""), reverse=True
-        )
+        summaries.sort(key=_activity, reverse=True)
         return summaries
 
     async def _nicknames(self, user_ids: set[str]) -> dict[str, str]:
         ordered = sorted(user_ids)
         docs = await self._store.get_many([rules.profile_key(u) for u in ordered])
         return {u: str(d["nickname"]) for u, d in zip(ordered, docs, strict=True) if d}
+
+
+# The message log's entries are the documents _append wrote, plus the store's ``seq``.
+def _message(doc: Doc) -> ChatMessage:
+    return cast(ChatMessage, doc)
+
+
+def _activity(summary: ChatSummary) -> str:
+    last = summary["lastMessage"]
+    return last["createdAt"] if last else ""
+
+
+def _maybe(doc: Doc | None) -> ChatMessage | None:
+    return None if doc is None else _message(doc)
+
+
+def _messages(docs: list[Doc]) -> list[ChatMessage]:
+    return cast(list[ChatMessage], docs)
 
 
 # Mutators: pure functions of the stored document, safe to re-run on a write conflict.

@@ -57,6 +57,7 @@ class ClusterStats:
     """Counters for logs now and the metrics endpoint later."""
 
     heartbeats_failed: int = 0
+    scans: int = 0  # scans of the node index for expired heartbeats (after the start window)
     nodes_reaped: int = 0
     members_reaped: int = 0
     cleanups_deferred: int = 0
@@ -200,6 +201,7 @@ class NodeRegistry:
         for node, beat in zip(nodes, beats, strict=True):
             if beat is None:
                 await self.reap(node)
+        self.stats.scans += 1
 
     async def reap(self, node: str) -> bool:
         """Clean up after ``node`` unless another survivor holds the claim; True when done."""

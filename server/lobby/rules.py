@@ -13,6 +13,7 @@ from server.errors import (
     NotInRoom,
     RoomFull,
 )
+from server.lobby.views import GameStart, LobbyMessage, PlayerView, RoomSummary, RoomView
 
 # No I, O, 0 or 1: codes are read aloud and typed from screens.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -28,7 +29,7 @@ class Player:
     joined_at: str = ""
     node: str = ""  # the node that holds the connection, for crash cleanup
 
-    def view(self, host: str) -> dict[str, Any]:
+    def view(self, host: str) -> PlayerView:
         return {"nickname": self.nickname, "isHost": self.member == host, "ready": self.ready}
 
 
@@ -65,10 +66,10 @@ class Room:
         others = [p for p in self.players if p.member != self.host]
         return len(self.players) >= MIN_PLAYERS and all(p.ready for p in others)
 
-    def player_views(self) -> list[dict[str, Any]]:
+    def player_views(self) -> list[PlayerView]:
         return [p.view(self.host) for p in self.players]
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> RoomSummary:
         return {
             "code": self.code,
             "title": self.title,
@@ -77,7 +78,7 @@ class Room:
             "started": self.started,
         }
 
-    def view(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    def view(self, messages: list[LobbyMessage]) -> RoomView:
         return {
             "code": self.code,
             "title": self.title,
@@ -87,6 +88,12 @@ class Room:
             "players": self.player_views(),
             "messages": messages,
         }
+
+    def game_start(self) -> GameStart:
+        """The ``gameStart`` broadcast of a started room."""
+        if self.started_at is None:
+            raise ValueError(f"room {self.code} has not started")
+        return {"code": self.code, "startedAt": self.started_at}
 
     # -- rules ---------------------------------------------------------------------------
     def admit(self, player: Player) -> None:

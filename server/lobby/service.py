@@ -11,12 +11,13 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
 from server.clock import iso_now
 from server.cluster.registry import NodeRegistry
-from server.errors import DomainError, NotInRoom, RoomNotFound
+from server.errors import Conflict, NotInRoom, RoomNotFound
 from server.lobby.rules import CODE_ALPHABET, CODE_LENGTH, Player, Room
+from server.lobby.views import LobbyMessage, RoomSummary, RoomView
 from server.store import Doc, Store
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class Left:
 @dataclass(frozen=True)
 class Joined:
     room: Room
-    view: dict[str, Any]  # the room as the joiner's ack shows it, with recent messages
+    view: RoomView  # the room as the joiner's ack shows it, with recent messages
     previous: Left | None  # the room the member had to leave to join this one
     rejoined: bool = False  # the member was already seated here; nothing changed
 
@@ -95,7 +96,7 @@ class LobbyService:
                 previous = await self._leave_current(member)
                 await self._remember(member, code)
                 return Joined(room, await self.room_view(room), previous)
-        raise DomainError("Could not allocate a room code; please retry.")
+        raise Conflict("Could not allocate a room code; please retry.")
 
     async def join_room(self, member: str, nickname: str, code: str) -> Joined:
         current = await self._current_code(member)
@@ -140,7 +141,7 @@ class LobbyService:
 
         return await self._store.mutate(room_key(code), _change(code, apply))
 
-    async def send_message(self, member: str, text: str) -> Doc:
+    async def send_message(self, member: str, text: str) -> LobbyMessage:
         code = await self._require_code(member)
         room = await self._load(code)
         player = room.require(member)
@@ -151,7 +152,8 @@ class LobbyService:
             "message": text,
             "timestamp": self._now(),
         }
-        return await self._store.log_append(messages_key(code), message, cap=MESSAGE_HISTORY)
+        stored = await self._store.log_append(messages_key(code), message, cap=MESSAGE_HISTORY)
+        return cast(LobbyMessage, stored)  # the store adds ``seq``
 
     async def remove_node(self, node: str) -> list[Left]:
         """Unseat every player that ``node`` held: the sweep behind per-member cleanup, for
@@ -167,15 +169,15 @@ class LobbyService:
         return [await self._leave(member, code) for code, member in ghosts]
 
     # -- queries -------------------------------------------------------------------------
-    async def list_rooms(self) -> list[dict[str, Any]]:
+    async def list_rooms(self) -> list[RoomSummary]:
         codes = await self._store.index_members(ROOM_INDEX)
         docs = await self._store.get_many([room_key(code) for code in codes])
         rooms = sorted((Room.from_doc(d) for d in docs if d), key=lambda r: r.created_at)
         return [room.summary() for room in rooms]
 
-    async def room_view(self, room: Room) -> dict[str, Any]:
+    async def room_view(self, room: Room) -> RoomView:
         messages = await self._store.log_range(messages_key(room.code), limit=MESSAGE_HISTORY)
-        return room.view(messages)
+        return room.view(cast(list[LobbyMessage], messages))
 
     # -- internals -----------------------------------------------------------------------
     def _player(self, member: str, nickname: str) -> Player:

@@ -15,6 +15,7 @@ import engineio
 from aiohttp import web
 from engineio import packet as eio_packet
 
+from server.private_api import Feature, Surfaces
 from server.timing import NETWORK_BOUNDS, Timings
 from server.wire import eio_codec, eio_websocket
 from server.wire.clientip import ClientAddress
@@ -33,6 +34,10 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         self.client_address = ClientAddress(())
         self.max_queued_bytes = 8_000_000
         self.ws_deflate = False
+        # The private-API fast paths stay off until configure() is told they are usable.
+        self.ws_response: type[web.WebSocketResponse] = web.WebSocketResponse
+        self.direct_writes = False
+        self.surfaces = Surfaces(frozenset())
         self.faults = ThrottledLog(logger)
         self._background: set[asyncio.Task[None]] = set()
         # (sid, "4...") -> True if the Socket.IO layer took this message synchronously; set by
@@ -44,10 +49,19 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         self.on_upgrade: Callable[[str], None] | None = None  # (sid) a session is on WebSocket
 
     def configure(self, *, trusted_proxies: tuple[str, ...], max_queued_bytes: int,
-                  ws_deflate: bool) -> None:
+                  ws_deflate: bool, surfaces: Surfaces) -> None:
         self.client_address = ClientAddress(trusted_proxies)
         self.max_queued_bytes = max_queued_bytes
         self.ws_deflate = ws_deflate
+        self.surfaces = surfaces
+        self.direct_writes = surfaces.allows(Feature.DIRECT_WRITES)
+        if surfaces.allows(Feature.INBOUND_FAST_PATH):
+            # Imported only now: the module builds on aiohttp's private reader module.
+            from server.wire.ws_inbound import HuddleWebSocketResponse  # noqa: PLC0415
+
+            self.ws_response = HuddleWebSocketResponse
+        else:
+            self.ws_response = web.WebSocketResponse
 
     def attach(self, app: web.Application, engineio_path: str = "engine.io") -> None:
         # Every method reaches handle_request, so that e.g. PUT gets the protocol's 400, not

@@ -10,17 +10,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engineio import async_socket
 from engineio import packet as eio_packet
 
+from server.timing import Timings
 from server.wire import eio_codec, wsframe
+from server.wire.observers import WireStats
+from server.wire.throttle import ThrottledLog
 
 if TYPE_CHECKING:
     from aiohttp import web
-
-    from server.wire.eio_server import HuddleEngineServer
 
 logger = logging.getLogger(__name__)
 # After a close, a polling client gets this long (at most one heartbeat) to collect the CLOSE
@@ -28,10 +30,36 @@ logger = logging.getLogger(__name__)
 CLOSE_LINGER_S = 5.0
 
 
-class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
-    server: HuddleEngineServer
+class SessionHost(Protocol):
+    """What a session needs from its engine (HuddleEngineServer): timings, limits, the fault
+    log, background tasks, and the hooks into the Socket.IO layer above."""
 
-    def __init__(self, server: HuddleEngineServer, sid: str) -> None:
+    ping_interval: float
+    ping_timeout: float
+    max_queued_bytes: int
+    max_http_buffer_size: int
+    ws_deflate: bool
+    ws_response: type[web.WebSocketResponse]  # the WebSocket transport's response class
+    direct_writes: bool  # frames may be written straight to the transport (go_direct)
+    reason: Any  # engineio's disconnect reasons
+    faults: ThrottledLog
+    # (sid, "4...") -> True if the Socket.IO layer took the message synchronously
+    fast_message: Callable[[str, str], bool] | None
+    stats: WireStats  # packets and bytes written (server/metrics, the admin dashboard)
+    ping_rtt: Timings  # ping written -> pong received
+    on_upgrade: Callable[[str], None] | None  # (sid) the session moved to WebSocket
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None: ...
+
+    def forget(self, sid: str) -> None: ...
+
+    async def _trigger_event(self, event: str, *args: Any, run_async: bool = ...) -> Any: ...
+
+
+class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
+    server: SessionHost
+
+    def __init__(self, server: SessionHost, sid: str) -> None:
         super().__init__(server, sid)
         self.closing: bool = False
         self.closed: bool = False

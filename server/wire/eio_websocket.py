@@ -5,22 +5,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Protocol, runtime_checkable
 
 from aiohttp import WSMsgType, web
 from engineio import packet as eio_packet
 
 from server.wire import eio_codec
 from server.wire.eio_socket import HuddleSocket
-from server.wire.ws_inbound import HuddleWebSocketResponse
 
 logger = logging.getLogger(__name__)
 PROBE_TYPES = frozenset({eio_packet.PING, eio_packet.UPGRADE})
 
 
-def _response(sock: HuddleSocket) -> HuddleWebSocketResponse:
+@runtime_checkable
+class FeedsSession(Protocol):
+    """A WebSocket response that offers text messages to a session as aiohttp parses them
+    (ws_inbound.HuddleWebSocketResponse, when the inbound fast path is on)."""
+
+    def feed(self, session: HuddleSocket | None) -> None: ...
+
+
+def _response(sock: HuddleSocket) -> web.WebSocketResponse:
     server = sock.server
-    return HuddleWebSocketResponse(max_msg_size=server.max_http_buffer_size,
-                                   compress=server.ws_deflate, timeout=2.0)
+    return server.ws_response(max_msg_size=server.max_http_buffer_size,
+                              compress=server.ws_deflate, timeout=2.0)
 
 
 async def accept_and_close(request: web.Request) -> web.WebSocketResponse:
@@ -42,19 +50,22 @@ async def serve(sock: HuddleSocket, request: web.Request) -> web.WebSocketRespon
         sock.server.on_upgrade(sock.sid)  # from polling (a fresh WebSocket session is no upgrade)
     sock.connected = sock.upgraded = True
     writer = None
-    if ws.compress:
+    if ws.compress or not sock.server.direct_writes:
         # permessage-deflate: aiohttp compresses (possibly in an executor) under its own lock,
         # so frames go through ws.send_* from one writer task in queue order.
         writer = asyncio.create_task(_write(sock, ws), name=f"eio-ws-writer-{sock.sid}")
     else:
         sock.go_direct(ws)
+    feed = ws if isinstance(ws, FeedsSession) and not ws.compress else None
+    if feed is not None:
         # Text messages are now offered to the session as they are parsed (ws_inbound.py).
-        ws.inbound.sock = sock
+        feed.feed(sock)
     try:
         await _read(sock, ws)
     finally:
         sock.inbound_idle = False
-        ws.inbound.sock = None
+        if feed is not None:
+            feed.feed(None)
         if not sock.closed:
             await sock.close(wait=False, abort=True, reason=sock.server.reason.TRANSPORT_CLOSE)
         if writer is not None:

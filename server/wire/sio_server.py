@@ -22,6 +22,7 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
+from server.errors import ErrorCode, Failure
 from server.wire import sio_fast
 from server.wire.eio_server import HuddleEngineServer
 from server.wire.inbox import Inbox
@@ -34,8 +35,10 @@ logger = logging.getLogger(__name__)
 MAX_ROOM_LENGTH = 256
 # A connection that joins no namespace within this time is closed (Node's connectTimeout).
 CONNECT_TIMEOUT_S = 45.0
-RATE_LIMITED = {"ok": False, "code": "rate_limited",
-                "error": "Too many events; slow down and try again."}
+# The registry (server/errors.py) gives rate_limited a retryAfterMs, as the chat quota's has;
+# issue 10 bug 9 (branch i10-lifecycle) adds it here, then this ack is built by failure().
+RATE_LIMITED: Failure = {"ok": False, "code": ErrorCode.RATE_LIMITED,
+                         "error": "Too many events; slow down and try again."}
 
 
 class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]

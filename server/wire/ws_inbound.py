@@ -10,20 +10,33 @@ before.
 
 Order is kept: a message is offered only while the queue is empty and the session's reader is
 idle, i.e. while nothing that arrived earlier is still waiting to be handled.
+
+This module subclasses a class of aiohttp's private reader module and copies a private method:
+it is imported only after server/private_api.py found that surface as expected (see
+``HuddleEngineServer.configure``); otherwise WebSockets are plain aiohttp ones.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 from aiohttp._websocket.reader import WebSocketDataQueue, WebSocketReader
 from aiohttp.helpers import DEFAULT_CHUNK_SIZE
 
-if TYPE_CHECKING:
-    from server.wire.eio_socket import HuddleSocket
-
 TEXT, CLOSE = WSMsgType.TEXT, WSMsgType.CLOSE
+
+
+class InboundSession(Protocol):
+    """What the queue needs from the session it feeds (a HuddleSocket)."""
+
+    # True while the session's reader waits with nothing unhandled: only then may a message
+    # be handled as it is parsed.
+    inbound_idle: bool
+
+    def fast_receive(self, text: str) -> bool:
+        """Handle ``text`` now; False leaves it to the queue and the full path."""
+        ...
 
 
 class InboundQueue(WebSocketDataQueue):
@@ -33,7 +46,7 @@ class InboundQueue(WebSocketDataQueue):
 
     def __init__(self, protocol: Any, limit: int, *, loop: Any) -> None:
         super().__init__(protocol, limit, loop=loop)
-        self.sock: HuddleSocket | None = None  # set once the session reads through this queue
+        self.sock: InboundSession | None = None  # set once the session reads through this queue
 
     def feed_data(self, data: Any, size: int) -> None:
         sock = self.sock
@@ -49,15 +62,16 @@ class HuddleWebSocketResponse(web.WebSocketResponse):
     """A WebSocketResponse whose parser feeds an InboundQueue.
 
     ``_post_start`` is aiohttp's own (3.14), with the queue class swapped: the queue must exist
-    before ``set_parser``, which already parses bytes that came with the upgrade request.
-    tests/test_wire_private_api.py fails if aiohttp's version of this method changes.
+    before ``set_parser``, which already parses bytes that came with the upgrade request. The
+    sha256 of aiohttp's source of it is in server/private_api.py: when it differs, the fast
+    path is off.
     """
 
     def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
         self._ws_protocol = protocol
         self._writer = writer
         self._reset_heartbeat()
-        self._reader = InboundQueue(request._protocol, DEFAULT_CHUNK_SIZE, loop=self._loop)
+        self._reader = InboundQueue(request.protocol, DEFAULT_CHUNK_SIZE, loop=self._loop)
         self._parser = WebSocketReader(self._reader, self._max_msg_size,
                                        compress=bool(self._compress),
                                        decode_text=self._decode_text)
@@ -65,8 +79,8 @@ class HuddleWebSocketResponse(web.WebSocketResponse):
         request.protocol.set_parser(self._parser, data_received_cb=cb)
         request.protocol.keep_alive(False)
 
-    @property
-    def inbound(self) -> InboundQueue:
+    def feed(self, session: InboundSession | None) -> None:
+        """Offer text messages to ``session`` as they are parsed (None: stop)."""
         reader = self._reader
         assert isinstance(reader, InboundQueue)
-        return reader
+        reader.sock = session

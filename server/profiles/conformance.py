@@ -19,6 +19,7 @@ from aiohttp import web
 
 from server.config import Settings
 from server.engine import build_socketio
+from server.private_api import Surfaces
 from server.wire.eio_server import HuddleEngineServer
 from server.wire.sio_server import HuddleSocketServer
 
@@ -41,7 +42,7 @@ def create_conformance_app(settings: Settings) -> web.Application:
     sio = build_socketio(settings)
     _register(sio)
     sio.attach(app)
-    eio = _echo_engine(settings)
+    eio = _echo_engine(settings, sio.eio.surfaces)
     eio.attach(app, "engine.io")
     app[SOCKETIO], app[ENGINEIO] = sio, eio
     app.cleanup_ctx.append(_lifetime)
@@ -70,14 +71,15 @@ def _register(sio: HuddleSocketServer) -> None:
     sio.on("message-with-ack", message_with_ack)
 
 
-def _echo_engine(settings: Settings) -> HuddleEngineServer:
+def _echo_engine(settings: Settings, surfaces: Surfaces) -> HuddleEngineServer:
     eio = HuddleEngineServer(
         async_mode="aiohttp", ping_interval=settings.ping_interval_ms / 1000,
         ping_timeout=settings.ping_timeout_ms / 1000,
         max_http_buffer_size=settings.max_payload_bytes, cors_allowed_origins="*",
         logger=False)
     eio.configure(trusted_proxies=settings.trusted_proxies,
-                  max_queued_bytes=settings.max_queued_bytes, ws_deflate=settings.ws_deflate)
+                  max_queued_bytes=settings.max_queued_bytes, ws_deflate=settings.ws_deflate,
+                  surfaces=surfaces)
 
     async def echo(sid: str, data: Any) -> None:
         await eio.send(sid, data)
