@@ -65,7 +65,6 @@ async def eventually(check: Callable[[], Any], what: str, *, within_s: float = W
     raise AssertionError(f"not {what} within {within_s} s; last look: {last!r}")
 
 
-QUIET_S = 0.3  # settle window before asserting that something did NOT arrive
 # Server events a test client received that break docs/asyncapi.yaml; conftest.py fails the
 # test that received them (a Socket.IO handler cannot fail the test itself).
 CONTRACT_BREAKS: list[str] = []
