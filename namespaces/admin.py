@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, ClassVar, TypedDict
 
 import socketio
 
 from namespaces.acks import Done, SocketsAck
 from namespaces.dispatch import EventNamespace, Payload, event
+from namespaces.outbound import ServerEvent
 from schemas.admin import AdminDisconnect, AdminEmit, AdminJoin, AdminLeave
 from server.admin.service import AdminService
 from server.errors import DomainError
@@ -49,7 +50,21 @@ def name_arguments(event_name: str, args: tuple[Any, ...]) -> Any:
     return named
 
 
+class AdminConfig(TypedDict):
+    supportedFeatures: list[str]
+
+
+# What this namespace emits itself; server_stats and the live updates (socket_connected, ...)
+# come from every node's feed (server/admin/feed.py). None of it is in the client contract.
+SESSION = ServerEvent("session", str, "the admin socket, after a password login: its session id")
+CONFIG = ServerEvent("config", AdminConfig, "the admin socket, on connect: the UI's features")
+ALL_SOCKETS = ServerEvent("all_sockets", list[dict[str, Any]],
+                          "the admin socket, on connect: the sockets of every node")
+
+
 class AdminNamespace(EventNamespace):
+    server_events: ClassVar[tuple[ServerEvent[Any], ...]] = (SESSION, CONFIG, ALL_SOCKETS)
+
     def __init__(self, namespace: str, *, admin: AdminService) -> None:
         super().__init__(namespace)
         self.admin = admin
@@ -76,15 +91,15 @@ class AdminNamespace(EventNamespace):
         logger.info("admin connected sid=%s from %s", sid, environ.get("REMOTE_ADDR"))
         # Held until the CONNECT ack is out (server/wire/sio_server.py), so they follow it.
         if session_id is not None:
-            await self.emit("session", session_id, to=sid)
-        await self.emit("config", self.admin.config(), to=sid)
+            await SESSION.emit(self, session_id, to=sid)
+        await CONFIG.emit(self, {"supportedFeatures": self.admin.features()}, to=sid)
         task = asyncio.create_task(self._send_sockets(sid))
         self._greetings.add(task)
         task.add_done_callback(self._greetings.discard)
 
     async def _send_sockets(self, sid: str) -> None:
         try:
-            await self.emit("all_sockets", await self.admin.all_sockets(), to=sid)
+            await ALL_SOCKETS.emit(self, await self.admin.all_sockets(), to=sid)
         except Exception:
             logger.exception("admin: listing the cluster's sockets failed")
 
@@ -111,8 +126,6 @@ class AdminNamespace(EventNamespace):
 
     @event("emit", AdminEmit)
     async def emit_event(self, sid: str, data: Payload) -> Done:
-        """AdminEmit -> ``{ok}``; emits ``ev`` with ``args`` to the namespace (or room)."""
-        self.admin.check_writable()
-        await self.server.emit(data["ev"], tuple(data["args"]), namespace=data["nsp"],
-                               to=data["filter"])
+        """AdminEmit -> ``{ok}``; ``ev`` with ``args`` goes to the namespace (or room)."""
+        await self.admin.send_event(data["nsp"], data["filter"], data["ev"], data["args"])
         return {"ok": True}

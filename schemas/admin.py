@@ -9,9 +9,12 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate
 
 from schemas.fields import EventSchema, StrictBool
-from server.wire.sio_packets import RESERVED_EVENTS
 
 ROOM = validate.Length(min=1, max=256)
+# Event names Socket.IO reserves (as server/wire/sio_packets.RESERVED_EVENTS, which the wire
+# layer refuses inbound; schemas sit below the wire layer, tests/test_admin.py keeps them equal).
+RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting",
+                             "newListener", "removeListener"})
 
 
 def _namespace() -> fields.String:

@@ -11,9 +11,11 @@ import aiohttp
 import pytest
 import socketio
 
+from schemas import admin as admin_schemas
 from server.admin.auth import check_password
 from server.app import ADMIN_FEED, create_app
 from server.config import Settings, load_settings
+from server.wire import sio_packets
 from tests.admin_support import ADMIN_HASH, ADMIN_USER, LOGIN, admin
 from tests.support import ROOT, WAIT_S, connect, free_port, running_app
 from tests.wire import recv, serve
@@ -215,3 +217,7 @@ async def test_the_feed_reports_only_while_someone_watches() -> None:
         await ops.until("socket_connected", lambda args: args[0]["id"] == sid)
         for client in (early, late, ops):
             await client.sio.disconnect()
+
+
+def test_the_admin_schema_reserves_what_the_wire_reserves() -> None:
+    assert admin_schemas.RESERVED_EVENTS == sio_packets.RESERVED_EVENTS

@@ -31,7 +31,7 @@ class AdminService:
         bus.on(SOCKETS, local.sockets)
         bus.on(COMMAND, local.apply)
         bus.on(WATCH, self._watched)
-        self._feed = feed
+        self._feed, self._local = feed, local
         feed.announce = self.watch_everywhere
 
     async def _watched(self, _: dict[str, Any]) -> bool:
@@ -46,8 +46,9 @@ class AdminService:
         """A new session id, or None for a known session; Unauthorized otherwise."""
         return await self.auth.login(auth)
 
-    def config(self) -> dict[str, Any]:
-        return {"supportedFeatures": ([] if self.readonly else COMMANDS) + REPORTS}
+    def features(self) -> list[str]:
+        """The UI's ``config.supportedFeatures``."""
+        return ([] if self.readonly else COMMANDS) + REPORTS
 
     async def all_sockets(self) -> list[dict[str, Any]]:
         """The sockets of every node that answered. Every node starts reporting first, so a
@@ -59,6 +60,12 @@ class AdminService:
     def check_writable(self) -> None:
         if self.readonly:
             raise Forbidden(READ_ONLY)
+
+    async def send_event(self, nsp: str, room: str | None, event: str, args: list[Any]) -> None:
+        """Send ``event`` to a namespace (or a room of it) on every node, as the operator asked:
+        an arbitrary event, outside the client contract."""
+        self.check_writable()
+        await self._local.sio.emit(event, tuple(args), namespace=nsp, to=room)
 
     async def command(self, op: str, nsp: str, *, room: str | None = None,
                       filter: str | None = None, close: bool = False) -> int:

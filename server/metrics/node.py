@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 from namespaces.dispatch import EventStats
 from server.cluster.fanout import RedisFanout
 from server.cluster.registry import NodeRegistry
+from server.errors import ErrorCode
 from server.metrics.connections import ConnectionCounts
 from server.store import Store
 from server.timing import Timings
@@ -112,7 +113,8 @@ class NodeCollector(Collector):
                         "Time from an event's dispatch to its ack, by event.", ["event"],
                         [(labels, t) for labels, t in series if t is not None])
         wire = self.sio.stats
-        errors["rate_limited"] = errors.get("rate_limited", 0) + wire.rate_limited_acks
+        limited = ErrorCode.RATE_LIMITED.value
+        errors[limited] = errors.get(limited, 0) + wire.limited_acks
         acks = CounterMetricFamily("huddle_error_acks", "Acks answered {ok: false}, by code.",
                                    labels=["code"])
         for code, count in sorted(errors.items()):
@@ -123,7 +125,7 @@ class NodeCollector(Collector):
         wire = self.sio.stats
         yield CounterMetricFamily("huddle_rate_limited_events",
                                   "Inbound events refused by the per-connection rate limit.",
-                                  value=wire.rate_limited)
+                                  value=wire.limited_events)
         yield CounterMetricFamily("huddle_flood_disconnects",
                                   "Connections closed for flooding past the rate limit.",
                                   value=wire.flood_disconnects)

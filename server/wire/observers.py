@@ -38,14 +38,14 @@ class WireStats:
     __slots__ = (
         "bytes_out",
         "flood_disconnects",
+        "limited_acks",
+        "limited_events",
         "packets_out",
-        "rate_limited",
-        "rate_limited_acks",
     )
 
     def __init__(self) -> None:
         self.packets_out = 0  # Engine.IO packets written to a WebSocket or queued for a poll
         self.bytes_out = 0  # their size: WebSocket frames as written, polling packets encoded
-        self.rate_limited = 0  # inbound events refused by the per-connection rate limit
-        self.rate_limited_acks = 0  # of those, the ones answered with a rate_limited ack
+        self.limited_events = 0  # inbound events refused by the per-connection rate limit
+        self.limited_acks = 0  # of those, the ones answered with a rate_limited ack
         self.flood_disconnects = 0  # connections closed for flooding past the limit

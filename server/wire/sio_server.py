@@ -78,12 +78,10 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             observer.upgraded(eio_sid)
 
     def _refused(self, namespace: str, data: Any) -> None:
-        code = "refused"
-        if isinstance(data, dict):
-            code = str(data.get("code") or ("invalid_namespace" if data.get("message")
-                                            == "Invalid namespace" else "refused"))
+        reason = refusal_reason(data)
         for observer in self.watchers:
-            observer.refused(namespace, code)
+            observer.refused(namespace, reason)
+
     def _engineio_server_class(self) -> type[HuddleEngineServer]:
         return HuddleEngineServer
 
@@ -337,7 +335,7 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         events, strikes = self._buckets_of(eio_sid)
         if events.take():
             return True
-        self.stats.rate_limited += 1
+        self.stats.limited_events += 1
         if not strikes.take():
             self.stats.flood_disconnects += 1
             self.faults.info("eio_sid=%s keeps flooding events; disconnecting", eio_sid)
@@ -345,7 +343,7 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             return False
         self.faults.info("eio_sid=%s over the event rate limit (event %r)", eio_sid, pkt.data[0])
         if pkt.id is not None:
-            self.stats.rate_limited_acks += 1
+            self.stats.limited_acks += 1
             await self._send_packet(eio_sid, self.packet_class(
                 sio_packet.ACK, namespace=pkt.namespace or "/", id=pkt.id, data=[RATE_LIMITED]))
         return False
@@ -412,6 +410,18 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         await super().disconnect(sid, namespace, ignore_queue)
         if close_transport and eio_sid is not None and eio_sid in self.eio.sockets:
             await self.eio.disconnect(eio_sid)
+
+
+def refusal_reason(data: Any) -> str:
+    """What refused a connect, from its CONNECT_ERROR data: the handler's registry code if it
+    gave one, ``invalid_namespace``, or ``refused`` (e.g. the library's duplicate connect)."""
+    if isinstance(data, dict):
+        given = data.get("code")
+        if given:
+            return str(given)
+        if data.get("message") == "Invalid namespace":
+            return "invalid_namespace"
+    return "refused"
 
 
 def check_room(room: Any) -> str:
