@@ -1,6 +1,6 @@
 """Bench: Python CPU per inbound echo event, fast path vs full path, without sockets or kernel.
 
-Usage: .venv/bin/python -m bench.inbound_speed [--events N] [--batch B]
+Usage: .venv/bin/python -m bench.inbound_speed [--events N] [--batch B] [--metrics]
 
 One Huddle server (``--profile bench``, rate limit off) in this process, one session whose
 transport discards what it is given. Each event is the frame socket.io-client sends for
@@ -8,6 +8,8 @@ transport discards what it is given. Each event is the frame socket.io-client se
 or as the full path receives it (``HuddleSocket.receive``); B events per loop iteration, as
 under load. What is left out is what the echo benchmark adds: the kernel, the event loop's I/O
 and aiohttp's C frame parser. Repeatable to a few percent, unlike the socket benchmarks.
+With ``--metrics`` the namespace also counts and times every event, as it does when
+/metrics is on (HUDDLE_METRICS, the default); without it, as with HUDDLE_METRICS=false.
 """
 
 from __future__ import annotations
@@ -45,9 +47,12 @@ class OpenSocket:
     closed = False
 
 
-async def session() -> tuple[Any, HuddleSocket, NullTransport]:
+async def session(metrics: bool) -> tuple[Any, HuddleSocket, NullTransport]:
     sio = build_socketio(Settings(profile="bench", rate_limit_per_s=0))
-    sio.register_namespace(BenchNamespace("/"))
+    namespace = BenchNamespace("/")
+    if metrics:
+        namespace.count_events()
+    sio.register_namespace(namespace)
     sock = HuddleSocket(sio.eio, "s1")
     sio.eio.sockets["s1"] = sock
     transport = NullTransport()
@@ -59,8 +64,8 @@ async def session() -> tuple[Any, HuddleSocket, NullTransport]:
     return sio, sock, transport
 
 
-async def run(events: int, batch: int, fast: bool) -> float:
-    sio, sock, transport = await session()
+async def run(events: int, batch: int, fast: bool, metrics: bool) -> float:
+    sio, sock, transport = await session(metrics)
     full = eio_codec.decode_frame
     before = transport.written
     started = time.process_time()
@@ -84,10 +89,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--metrics", action="store_true",
+                        help="count and time events as with HUDDLE_METRICS=true")
     args = parser.parse_args()
     for fast in (True, False):
-        best = min(uvloop.run(run(args.events, args.batch, fast)) for _ in range(3))
-        print(f"{'fast path' if fast else 'full path':<10} {best:6.2f} us/event (Python only)")
+        best = min(uvloop.run(run(args.events, args.batch, fast, args.metrics))
+                   for _ in range(3))
+        print(f"{'fast path' if fast else 'full path':<10} {best:6.2f} us/event (Python only"
+              f"{', metrics on' if args.metrics else ''})")
 
 
 if __name__ == "__main__":

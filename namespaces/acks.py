@@ -81,9 +81,15 @@ class MarkReadAck(TypedDict):
     totalUnread: int
 
 
+# -- the Admin UI's namespace (/admin): an operator's tool, not part of the client contract ---
+class SocketsAck(TypedDict):
+    ok: Literal[True]
+    sockets: Annotated[int, "sockets the command touched, on every node"]
+
+
 # What the dispatcher hands to python-socketio: any success shape above (or the benchmark's
 # bare echo), or a Failure.
 Ack = Mapping[str, Any]
 __all__ = ["Ack", "ChatAck", "ChatMessageAck", "ChatsAck", "DirectMessageAck", "Done",
            "Failure", "HistoryAck", "MarkReadAck", "MessageAck", "RoomAck", "RoomsAck",
-           "SubscribeAck"]
+           "SocketsAck", "SubscribeAck"]

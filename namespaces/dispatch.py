@@ -9,7 +9,8 @@ from the error-code registry (``server/errors.py``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, TypeVar
 
@@ -19,6 +20,7 @@ from marshmallow import Schema, ValidationError
 from namespaces.acks import Ack
 from schemas.compiled import Loader, compile_loader
 from server.errors import DomainError, ErrorCode, Failure, failure
+from server.timing import Timings
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,23 @@ class EventSpec:
 
     def compiled(self) -> EventSpec:
         return replace(self, load=compile_loader(self.schema))
+
+
+class EventStats:
+    """What one namespace's dispatcher counts, for /metrics (read at scrape time).
+
+    ``handler_seconds[name].count`` is also the number of ``name`` events received: every
+    event in the table is timed, including those answered with a validation error.
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        self.handler_seconds = {name: Timings() for name in names}
+        self.unknown = 0  # events whose name is not in the table (the "other" label)
+        self.error_acks: dict[str, int] = {}  # code -> acks answered {ok: false, code}
+
+    def failed(self, ack: Mapping[str, Any]) -> None:
+        code = str(ack.get("code"))  # an ErrorCode (a StrEnum): its str() is the code
+        self.error_acks[code] = self.error_acks.get(code, 0) + 1
 
 
 def event(name: str, schema: type[Schema]) -> Callable[[H], H]:
@@ -86,6 +105,14 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # The event table with each schema's compiled loader.
         self.specs = {name: spec.compiled() for name, spec in self.events.items()}
 
+    # Set by count_events when /metrics is on; None keeps the dispatcher free of timing.
+    stats: EventStats | None = None
+
+    def count_events(self) -> EventStats:
+        """Count and time every event from now on (server/metrics reads the result)."""
+        self.stats = EventStats(list(self.events))
+        return self.stats
+
     async def trigger_event(self, event_name: str, *args: Any) -> Any:
         """One event of a connected sid. The wire layer owns the connection lifecycle
         (server/wire/lifecycle.py): it runs a connection's events one at a time in arrival
@@ -95,10 +122,22 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return await super().trigger_event(event_name, *args)
         sid = args[0]
         spec = self.specs.get(event_name)
+        stats = self.stats
         if spec is None:
             logger.info("unknown event %r from sid=%s ns=%s", event_name, sid, self.namespace)
-            return failure(ErrorCode.UNKNOWN_EVENT, f"Unknown event {event_name!r}.")
-        return await self._dispatch(spec, sid, args[1:])
+            unknown = failure(ErrorCode.UNKNOWN_EVENT, f"Unknown event {event_name!r}.")
+            if stats is not None:
+                stats.unknown += 1
+                stats.failed(unknown)
+            return unknown
+        if stats is None:
+            return await self._dispatch(spec, sid, args[1:])
+        started = time.perf_counter()
+        ack = await self._dispatch(spec, sid, args[1:])
+        stats.handler_seconds[event_name].observe(time.perf_counter() - started)
+        if type(ack) is dict and ack.get("ok") is False:
+            stats.failed(ack)
+        return ack
 
     async def _dispatch(self, spec: EventSpec, sid: str, payload: tuple[Any, ...]) -> Ack:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 import uuid
 from collections.abc import Callable, Mapping
@@ -62,6 +63,17 @@ class Settings:
     # Where the other nodes reach this one for the relay hop (docs/cluster.md); None means
     # http://<host>:<port>, with this machine's address when host is a wildcard.
     relay_url: str | None = None
+    # Operations (docs/operations.md): /metrics, the demo page at /, the admin namespace.
+    metrics: bool = True
+    demo: bool = True
+    admin_user: str | None = None
+    # A bcrypt hash; the admin namespace is on only when both are set. Never printed.
+    admin_password_hash: str | None = field(default=None, repr=False)
+    admin_readonly: bool = False
+
+    @property
+    def admin(self) -> bool:
+        return self.admin_user is not None and self.admin_password_hash is not None
 
     @property
     def store_url(self) -> str:
@@ -207,6 +219,21 @@ def _secret(raw: str) -> str | None:
     return raw
 
 
+def _bcrypt_hash(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    # $2a$/$2b$/$2y$, a two-digit cost, then 53 characters of salt and digest.
+    if not re.fullmatch(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}", value):
+        raise ValueError("must be a bcrypt hash ($2b$12$...); make one with "
+                         "python -m server.admin.password")
+    return value
+
+
+def _optional(raw: str) -> str | None:
+    return raw.strip() or None
+
+
 @dataclass(frozen=True)
 class Option:
     env: str
@@ -267,6 +294,16 @@ OPTIONS: tuple[Option, ...] = (
            "uvloop (default; asyncio where uvloop is not installed) or asyncio"),
     Option("HUDDLE_RELAY_URL", "--relay-url", "relay_url", _http_url,
            "URL other nodes use to reach this one for the relay hop (default http://host:port)"),
+    Option("HUDDLE_METRICS", "--metrics", "metrics", _bool,
+           "serve Prometheus metrics at /metrics (default true)"),
+    Option("HUDDLE_DEMO", "--demo", "demo", _bool,
+           "serve the demo page at / (default true; false for production)"),
+    Option("HUDDLE_ADMIN_USER", "--admin-user", "admin_user", _optional,
+           "Socket.IO Admin UI user; with the hash, turns on /admin (default off)"),
+    Option("HUDDLE_ADMIN_PASSWORD_HASH", "--admin-password-hash", "admin_password_hash",
+           _bcrypt_hash, "bcrypt hash of the admin password (python -m server.admin.password)"),
+    Option("HUDDLE_ADMIN_READONLY", "--admin-readonly", "admin_readonly", _bool,
+           "admin UI may look but not join, leave, disconnect or emit (default false)"),
 )
 
 
@@ -282,6 +319,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         except ValueError as exc:
             raise SettingsError(f"{option.env} ({option.flag}) {exc}; got {raw!r}") from None
     settings = Settings(**values)  # type: ignore[arg-type]
+    if (settings.admin_user is None) != (settings.admin_password_hash is None):
+        raise SettingsError(
+            "HUDDLE_ADMIN_USER (--admin-user) and HUDDLE_ADMIN_PASSWORD_HASH "
+            "(--admin-password-hash) turn on the admin namespace together; set both or neither"
+        )
     if settings.ghost_bound_ms < 3 * settings.heartbeat_interval_ms:
         raise SettingsError(
             "HUDDLE_GHOST_BOUND_MS (--ghost-bound-ms) must be at least 3x HUDDLE_HEARTBEAT_MS "

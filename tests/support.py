@@ -83,9 +83,10 @@ _barriers = itertools.count(1)
 
 
 @asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[str]:
-    """Serve create_app(settings) in this event loop; yield its base URL."""
-    app = create_app(settings)
+async def running_app(settings: Settings, *, app: web.Application | None = None
+                      ) -> AsyncIterator[str]:
+    """Serve ``app`` (by default create_app(settings)) in this event loop; yield its base URL."""
+    app = app or create_app(settings)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)

@@ -47,12 +47,34 @@ def test_values_are_parsed() -> None:
         ("REDIS_URL", "redis://host:notaport"), ("HUDDLE_CORS_ORIGINS", "example.com"),
         ("HUDDLE_PING_INTERVAL_MS", "0"), ("HUDDLE_MAX_PAYLOAD_BYTES", "-1"),
         ("HUDDLE_LOG_LEVEL", "LOUD"), ("HUDDLE_LOG_FORMAT", "xml"), ("HUDDLE_WS_DEFLATE", "maybe"),
-        ("HUDDLE_EVENT_LOOP", "trio"),
+        ("HUDDLE_EVENT_LOOP", "trio"), ("HUDDLE_METRICS", "sometimes"), ("HUDDLE_DEMO", "2"),
+        ("HUDDLE_ADMIN_PASSWORD_HASH", "hunter2"), ("HUDDLE_ADMIN_READONLY", "ro"),
     ],
 )
 def test_bad_values_name_the_variable(env: str, value: str) -> None:
     with pytest.raises(SettingsError, match=env):
         load_settings({env: value})
+
+
+def test_operations_settings() -> None:
+    defaults = load_settings({})
+    assert (defaults.metrics, defaults.demo, defaults.admin) == (True, True, False)
+    hashed = "$2b$12$" + "a" * 53
+    settings = load_settings({
+        "HUDDLE_METRICS": "false", "HUDDLE_DEMO": "off", "HUDDLE_ADMIN_USER": "ops",
+        "HUDDLE_ADMIN_PASSWORD_HASH": hashed, "HUDDLE_ADMIN_READONLY": "true",
+    })
+    assert (settings.metrics, settings.demo, settings.admin) == (False, False, True)
+    assert (settings.admin_user, settings.admin_password_hash) == ("ops", hashed)
+    assert settings.admin_readonly is True
+    assert hashed not in repr(settings)
+
+
+@pytest.mark.parametrize("half", ["HUDDLE_ADMIN_USER", "HUDDLE_ADMIN_PASSWORD_HASH"])
+def test_admin_needs_both_user_and_hash(half: str) -> None:
+    value = "ops" if half == "HUDDLE_ADMIN_USER" else "$2b$12$" + "a" * 53
+    with pytest.raises(SettingsError, match="set both or neither"):
+        load_settings({half: value})
 
 
 def test_empty_redis_url_means_memory() -> None:

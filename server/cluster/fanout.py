@@ -23,8 +23,8 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -33,7 +33,9 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from server.errors import Unavailable
 from server.tasks import cancel_and_wait
+from server.timing import NETWORK_BOUNDS, Timings
 from server.wire.broadcast import FastEmit
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,8 @@ class FanoutStats:
     publish_failures: int = 0  # attempts that failed (the message may still go out later)
     resubscribes: int = 0
     queued: int = 0  # waiting in the outbox right now
+    # One PUBLISH round trip (a pipeline of up to PUBLISH_BATCH messages), successful ones.
+    publish_seconds: Timings = field(default_factory=lambda: Timings(NETWORK_BOUNDS))
 
 
 # FastEmit after the pub/sub manager: emits are still published, local delivery is fast.
@@ -86,6 +90,24 @@ class RedisFanout(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]
         self._closed = False
         self._peers = 0  # subscribers that received our last publish
         self._rejoining = False  # an outage happened since our last publish
+        # Other channels received on the same subscription (server/cluster/bus.py).
+        self._routes: dict[bytes, Callable[[bytes], None]] = {}
+
+    def route(self, channel: str, deliver: Callable[[bytes], None]) -> None:
+        """Also subscribe to ``channel``; ``deliver`` gets each message's data, in the listener
+        task, so it must not block. Takes effect at the next (re)subscription: call it before
+        the manager is initialized."""
+        self._routes[channel.encode()] = deliver
+
+    async def publish_now(self, channel: str, data: str) -> int:
+        """Publish at once (not through the outbox); how many subscribers received it.
+
+        Raises Unavailable when Redis does not answer within the timeout.
+        """
+        try:
+            return int(await asyncio.wait_for(self.redis.publish(channel, data), self.timeout_s))
+        except Exception as exc:
+            raise Unavailable("The cluster bus (Redis) is unreachable; try again.") from exc
 
     @property
     def healthy(self) -> bool:
@@ -139,6 +161,7 @@ class RedisFanout(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]
             # Everything queued goes out in one round trip (bounded): one publish per round trip
             # made bursts queue behind each other (p99 1.2 s at 16 broadcasts in flight).
             batch = [item for _, item in itertools.islice(self._outbox, PUBLISH_BATCH)]
+            started = time.monotonic()
             try:
                 receivers = await asyncio.wait_for(self._publish_batch(batch), self.timeout_s)
             except Exception as exc:
@@ -150,6 +173,7 @@ class RedisFanout(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, RECONNECT_MAX_S)
                 continue
+            self.stats.publish_seconds.observe(time.monotonic() - started)
             for _ in batch:
                 self._outbox.popleft()
             self._peers = receivers  # subscribed nodes, ourselves included
@@ -195,7 +219,8 @@ class RedisFanout(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]
         while not self._closed:
             pubsub = self.redis.pubsub()
             try:
-                await asyncio.wait_for(pubsub.subscribe(self.channel), self.timeout_s)
+                channels = [self.channel, *(c.decode() for c in self._routes)]
+                await asyncio.wait_for(pubsub.subscribe(*channels), self.timeout_s)
                 async for data in self._receive(pubsub):
                     backoff = 0.1
                     yield data
@@ -232,5 +257,13 @@ class RedisFanout(socketio.AsyncRedisManager, FastEmit):  # type: ignore[misc]
             if not self.listening and message["type"] in ("subscribe", "pong"):
                 logger.info("fan-out subscribed to %s", self.channel)
                 self.listening = True
-            if message["type"] == "message":
+            if message["type"] != "message":
+                continue
+            deliver = self._routes.get(message["channel"])
+            if deliver is None:
                 yield message["data"]
+                continue
+            try:
+                deliver(message["data"])
+            except Exception:
+                logger.exception("fan-out: handling a message on %r failed", message["channel"])

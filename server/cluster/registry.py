@@ -62,6 +62,7 @@ class ClusterStats:
     members_reaped: int = 0
     cleanups_deferred: int = 0
     fenced: int = 0
+    nodes_alive: int = 1  # this node and every node whose heartbeat the last scan found
 
 
 class NodeRegistry:
@@ -196,6 +197,7 @@ class NodeRegistry:
             return
         nodes = [n for n in await self.store.index_members(NODES_INDEX) if n != self.node]
         beats = await self.store.get_many([heartbeat_key(n) for n in nodes])
+        self.stats.nodes_alive = 1 + sum(beat is not None for beat in beats)
         for node, beat in zip(nodes, beats, strict=True):
             if beat is None:
                 await self.reap(node)

@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from server.timing import NETWORK_BOUNDS, Timings
+
 Doc = dict[str, Any]
 T = TypeVar("T")
 
@@ -14,10 +16,28 @@ T = TypeVar("T")
 Mutator = Callable[[Doc | None], tuple[Doc | None, T]]
 
 
+class StoreStats:
+    """Per-operation call latency and faults (the Redis twin keeps them; for /metrics)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, Timings] = {}
+        self.errors: dict[str, int] = {}
+
+    def timed(self, op: str, seconds: float) -> None:
+        timings = self.seconds.get(op)
+        if timings is None:
+            self.seconds[op] = timings = Timings(NETWORK_BOUNDS)
+        timings.observe(seconds)
+
+    def failed(self, op: str) -> None:
+        self.errors[op] = self.errors.get(op, 0) + 1
+
+
 class Store(ABC):
     """JSON documents with atomic read-modify-write, sets, and capped sequenced logs."""
 
     kind: str
+    stats: StoreStats  # set by every twin's constructor
 
     @abstractmethod
     async def ping(self) -> None:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import TypeVar, cast
 
-from server.store.base import Doc, Mutator, Store
+from server.store.base import Doc, Mutator, Store, StoreStats
 
 T = TypeVar("T")
 
@@ -20,6 +20,7 @@ class MemoryStore(Store):
     kind = "memory"
 
     def __init__(self) -> None:
+        self.stats = StoreStats()  # stays empty: memory calls are not worth timing
         self._docs: dict[str, str] = {}
         self._expiry: dict[str, float] = {}
         self._sets: dict[str, set[str]] = {}

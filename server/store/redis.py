@@ -7,6 +7,7 @@ instead of blocking a handler.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
 from server.errors import Conflict, Unavailable
-from server.store.base import Doc, Mutator, Store
+from server.store.base import Doc, Mutator, Store, StoreStats
 
 T = TypeVar("T")
 MAX_MUTATE_ATTEMPTS = 64
@@ -91,18 +92,13 @@ def _loads(raw: Any) -> Doc | None:
     return None if raw is None else cast(Doc, json.loads(raw))
 
 
-@asynccontextmanager
-async def _translate_faults() -> AsyncIterator[None]:
-    try:
-        yield
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-        raise Unavailable("The data store is unreachable; try again shortly.") from exc
 
 
 class RedisStore(Store):
     kind = "redis"
 
     def __init__(self, url: str, *, timeout_s: float = 1.0) -> None:
+        self.stats = StoreStats()
         self._redis = aioredis.Redis.from_url(
             url,
             decode_responses=True,
@@ -118,36 +114,48 @@ class RedisStore(Store):
         self._append_once = self._redis.register_script(APPEND_ONCE)
         self._rate_hit = self._redis.register_script(RATE_HIT)
 
+    @asynccontextmanager
+    async def _call(self, op: str) -> AsyncIterator[None]:
+        """One store operation: timed for /metrics, and a Redis fault becomes Unavailable."""
+        started = time.perf_counter()
+        try:
+            yield
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            self.stats.failed(op)
+            raise Unavailable("The data store is unreachable; try again shortly.") from exc
+        finally:
+            self.stats.timed(op, time.perf_counter() - started)
+
     async def ping(self) -> None:
-        async with _translate_faults():
+        async with self._call("ping"):
             await self._redis.ping()
 
     async def close(self) -> None:
         await self._redis.aclose()
 
     async def get(self, key: str) -> Doc | None:
-        async with _translate_faults():
+        async with self._call("get"):
             return _loads(await self._redis.get(key))
 
     async def get_many(self, keys: Sequence[str]) -> list[Doc | None]:
         if not keys:
             return []
-        async with _translate_faults():
+        async with self._call("get_many"):
             return [_loads(raw) for raw in await self._redis.mget(list(keys))]
 
     async def put(self, key: str, doc: Doc, *, ttl_ms: int | None = None) -> None:
-        async with _translate_faults():
+        async with self._call("put"):
             await self._redis.set(key, _dumps(doc), px=ttl_ms)
 
     async def delete(self, *keys: str) -> None:
         if keys:
-            async with _translate_faults():
+            async with self._call("delete"):
                 await self._redis.delete(*keys)
 
     async def mutate(
         self, key: str, fn: Mutator[T], *, index: tuple[str, str] | None = None
     ) -> T:
-        async with _translate_faults():
+        async with self._call("mutate"):
             for _ in range(MAX_MUTATE_ATTEMPTS):
                 async with self._redis.pipeline(transaction=True) as pipe:
                     try:
@@ -171,18 +179,18 @@ class RedisStore(Store):
         raise Conflict("Too many simultaneous changes; please retry.")
 
     async def index_members(self, index: str) -> list[str]:
-        async with _translate_faults():
+        async with self._call("index_members"):
             return sorted(str(m) for m in await self._redis.smembers(index))
 
     async def claim(self, key: str, owner: str, *, ttl_ms: int) -> bool:
-        async with _translate_faults():
+        async with self._call("claim"):
             result = await self._redis.eval(_CLAIM_SCRIPT, 1, key, _dumps({"owner": owner}), ttl_ms)
             return bool(result)
 
     async def log_append(self, key: str, doc: Doc, *, cap: int) -> Doc:
         if not doc or "seq" in doc:
             raise ValueError("a log entry is a non-empty object without its own 'seq'")
-        async with _translate_faults():
+        async with self._call("log_append"):
             entry = await self._append(keys=[key, f"{key}:seq"], args=[_dumps(doc), cap])
         return cast(Doc, _loads(entry))
 
@@ -191,7 +199,7 @@ class RedisStore(Store):
     ) -> list[Doc]:
         if limit <= 0:
             return []
-        async with _translate_faults():
+        async with self._call("log_range"):
             raws: list[Any]
             if after is not None:
                 raws = await self._redis.zrangebyscore(
@@ -207,7 +215,7 @@ class RedisStore(Store):
             return [cast(Doc, _loads(raw)) for raw in raws]
 
     async def log_delete(self, key: str) -> None:
-        async with _translate_faults():
+        async with self._call("log_delete"):
             marks = await self._redis.smembers(f"{key}:marks")
             await self._redis.delete(key, f"{key}:seq", f"{key}:tokens", f"{key}:marks", *marks)
 
@@ -218,7 +226,7 @@ class RedisStore(Store):
         return await self._change_set(index, members, add=False)
 
     async def _change_set(self, index: str, members: Sequence[str], *, add: bool) -> int:
-        async with _translate_faults(), self._redis.pipeline(transaction=True) as pipe:
+        async with self._call("index_change"), self._redis.pipeline(transaction=True) as pipe:
             if members:
                 (pipe.sadd if add else pipe.srem)(index, *members)
             pipe.scard(index)
@@ -227,7 +235,7 @@ class RedisStore(Store):
     async def index_sizes(self, indexes: Sequence[str]) -> list[int]:
         if not indexes:
             return []
-        async with _translate_faults(), self._redis.pipeline(transaction=False) as pipe:
+        async with self._call("index_sizes"), self._redis.pipeline(transaction=False) as pipe:
             for index in indexes:
                 pipe.scard(index)
             return [int(size) for size in await pipe.execute()]
@@ -238,12 +246,12 @@ class RedisStore(Store):
         if not doc:
             raise ValueError("log_append_once needs a non-empty document")
         keys = [key, f"{key}:seq", f"{key}:tokens", f"{key}:mark:{mark}", f"{key}:marks"]
-        async with _translate_faults():
+        async with self._call("log_append_once"):
             created, raw = await self._append_once(keys=keys, args=[_dumps(doc), cap, token])
         return cast(Doc, _loads(raw)), bool(created)
 
     async def log_find(self, key: str, token: str) -> Doc | None:
-        async with _translate_faults():
+        async with self._call("log_find"):
             seq = await self._redis.zscore(f"{key}:tokens", token)
             if seq is None:
                 return None
@@ -253,7 +261,7 @@ class RedisStore(Store):
     async def log_last(self, keys: Sequence[str]) -> list[Doc | None]:
         if not keys:
             return []
-        async with _translate_faults(), self._redis.pipeline(transaction=False) as pipe:
+        async with self._call("log_last"), self._redis.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.zrange(key, -1, -1)
             return [_loads(found[0]) if found else None for found in await pipe.execute()]
@@ -262,7 +270,7 @@ class RedisStore(Store):
         if not queries:
             return []
         # MULTI: every head and its marks are read at one instant, consistent with appends.
-        async with _translate_faults(), self._redis.pipeline(transaction=True) as pipe:
+        async with self._call("log_count_after"), self._redis.pipeline(transaction=True) as pipe:
             for key, after, mark in queries:
                 pipe.get(f"{key}:seq")
                 pipe.zcount(f"{key}:mark:{mark}", f"({after}", "+inf")
@@ -274,10 +282,10 @@ class RedisStore(Store):
         return counts
 
     async def log_unmark(self, key: str, mark: str, upto: int) -> None:
-        async with _translate_faults():
+        async with self._call("log_unmark"):
             await self._redis.zremrangebyscore(f"{key}:mark:{mark}", "-inf", upto)
 
     async def rate_hit(self, key: str, *, limit: int, window_ms: int) -> int:
-        async with _translate_faults():
+        async with self._call("rate_hit"):
             wait = await self._rate_hit(keys=[key], args=[limit, window_ms, uuid.uuid4().hex])
         return int(wait)

@@ -16,9 +16,11 @@ from aiohttp import web
 from engineio import packet as eio_packet
 
 from server.private_api import Feature, Surfaces
+from server.timing import NETWORK_BOUNDS, Timings
 from server.wire import eio_codec, eio_websocket
 from server.wire.clientip import ClientAddress
 from server.wire.eio_socket import HuddleSocket
+from server.wire.observers import WireStats
 from server.wire.relay import RELAY_HEADER, Refused, Relay, RelayFailed
 from server.wire.relay_channel import (
     CHANNEL_TRANSPORT,
@@ -55,6 +57,10 @@ class HuddleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         # through the relay, or are refused as unknown when there is none.
         self.sids = SessionIds()
         self.relay: Relay | None = None
+        # Counters for /metrics and the admin namespace (cheap enough to keep always).
+        self.stats = WireStats()
+        self.ping_rtt = Timings(NETWORK_BOUNDS)  # ping sent -> pong received, in seconds
+        self.on_upgrade: Callable[[str], None] | None = None  # (sid) a session is on WebSocket
 
     def configure(self, *, trusted_proxies: tuple[str, ...], max_queued_bytes: int,
                   ws_deflate: bool, surfaces: Surfaces) -> None:

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from engineio import async_socket
 from engineio import packet as eio_packet
 
+from server.timing import Timings
 from server.wire import eio_codec, wsframe
+from server.wire.observers import WireStats
 from server.wire.throttle import ThrottledLog
 
 if TYPE_CHECKING:
@@ -43,6 +45,9 @@ class SessionHost(Protocol):
     faults: ThrottledLog
     # (sid, "4...") -> True if the Socket.IO layer took the message synchronously
     fast_message: Callable[[str, str], bool] | None
+    stats: WireStats  # packets and bytes written (server/metrics, the admin dashboard)
+    ping_rtt: Timings  # ping written -> pong received
+    on_upgrade: Callable[[str], None] | None  # (sid) the session moved to WebSocket
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None: ...
 
@@ -68,6 +73,7 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         # coroutine frame or Event (memory per connection is a benchmark target).
         self._timer: asyncio.TimerHandle | None = None
         self._pong_deadline: float | None = None  # set while a ping awaits its pong
+        self._ping_at = 0.0  # when the outstanding ping was written (for the round-trip time)
         # True while the WebSocket reader waits for the next message with nothing unhandled:
         # only then may a message be handled as it is parsed (see fast_receive).
         self.inbound_idle = False
@@ -85,8 +91,9 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
             return
         # Measured from when the ping was due, so a slow loop never grants extra time.
         self._pong_deadline = deadline = due + self.server.ping_timeout
+        self._ping_at = now = time.monotonic()
         self._timer = asyncio.get_running_loop().call_later(
-            max(0.0, deadline - time.monotonic()), self._no_pong)
+            max(0.0, deadline - now), self._no_pong)
         if not self.offer(eio_packet.Packet(eio_packet.PING)):
             self.server.spawn(self.overflowed(), name=f"eio-overflow-{self.sid}")
 
@@ -96,7 +103,9 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         self._pong_deadline = None
         if self._timer is not None:
             self._timer.cancel()
-        self._schedule_ping(time.monotonic() + self.server.ping_interval)
+        now = time.monotonic()
+        self.server.ping_rtt.observe(now - self._ping_at)
+        self._schedule_ping(now + self.server.ping_interval)
 
     def _no_pong(self) -> None:
         if self._pong_deadline is None or self.closing or self.closed:
@@ -133,6 +142,9 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
             return False
         self.queued_bytes += size
         self.queue.put_nowait(pkt)
+        stats = self.server.stats
+        stats.packets_out += 1
+        stats.bytes_out += size
         return True
 
     def offer_message(self, text: str) -> bool:
@@ -151,9 +163,13 @@ class HuddleSocket(async_socket.AsyncSocket):  # type: ignore[misc]
             return True  # the connection is going away; the reader ends the session
         # Bytes the kernel has not taken yet stay in the transport's buffer: that is this
         # session's backlog, bounded like the queue of a polling session.
-        if transport.get_write_buffer_size() + len(data) > self.server.max_queued_bytes:
+        size = len(data)
+        if transport.get_write_buffer_size() + size > self.server.max_queued_bytes:
             return False
         transport.write(data)
+        stats = self.server.stats
+        stats.packets_out += 1
+        stats.bytes_out += size
         return True
 
     async def send(self, pkt: eio_packet.Packet) -> None:

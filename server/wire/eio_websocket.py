@@ -46,6 +46,8 @@ async def serve(sock: HuddleSocket, request: web.Request) -> web.WebSocketRespon
     if sock.connected and not await _upgrade(sock, ws):
         await ws.close()
         return ws
+    if sock.connected and sock.server.on_upgrade is not None:
+        sock.server.on_upgrade(sock.sid)  # from polling (a fresh WebSocket session is no upgrade)
     sock.connected = sock.upgraded = True
     writer = None
     if ws.compress or not sock.server.direct_writes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from typing import Any
 
 import socketio
@@ -26,6 +27,7 @@ from server.wire import sio_fast
 from server.wire.eio_server import HuddleEngineServer
 from server.wire.inbox import Inbox
 from server.wire.lifecycle import Connection, Connections
+from server.wire.observers import ConnectionObserver, WireStats
 from server.wire.sio_packets import HuddlePacket, ProtocolFault, validate
 from server.wire.throttle import ThrottledLog, TokenBucket
 
@@ -59,12 +61,34 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self._json_frames = self.packet_class is HuddlePacket
         if self._json_frames:
             self.eio.fast_message = self.fast_event
+        self.stats: WireStats = self.eio.stats
+        # Observers of connections (server/wire/observers.py); none unless metrics/admin are on.
+        self.watchers: list[ConnectionObserver] = []
+        self._room_watchers: list[ConnectionObserver] = []
+
+    def watch(self, observer: ConnectionObserver) -> None:
+        """Report every connect, refusal, disconnect and upgrade (and rooms, if it asks)."""
+        self.watchers.append(observer)
+        if observer.wants_rooms:
+            self._room_watchers.append(observer)
+        self.eio.on_upgrade = self._upgraded
+
+    def _upgraded(self, eio_sid: str) -> None:
+        for observer in self.watchers:
+            observer.upgraded(eio_sid)
+
+    def _refused(self, namespace: str, data: Any) -> None:
+        reason = refusal_reason(data)
+        for observer in self.watchers:
+            observer.refused(namespace, reason)
 
     def _engineio_server_class(self) -> type[HuddleEngineServer]:
         return HuddleEngineServer
 
     # -- outgoing: hold a connecting client's packets until its CONNECT ack is sent ----------
     async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+        if self.watchers and pkt.packet_type == sio_packet.CONNECT_ERROR:
+            self._refused(pkt.namespace or "/", pkt.data)
         if eio_sid in self._held and pkt.packet_type not in (sio_packet.CONNECT,
                                                              sio_packet.CONNECT_ERROR):
             encoded = pkt.encode()
@@ -136,6 +160,8 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             handler = self.namespace_handlers.get(namespace)
             self.connections.born(sid, namespace, eio_sid,
                                   ordered=bool(getattr(handler, "ordered_events", False)))
+            for observer in self.watchers:
+                observer.connected(sid, namespace, eio_sid)
 
     async def _refuse_failed_connect(self, eio_sid: str, namespace: str) -> None:
         """A connect handler raised: refuse the connect and drop what the library set up."""
@@ -309,17 +335,21 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         events, strikes = self._buckets_of(eio_sid)
         if events.take():
             return True
+        self.stats.limited_events += 1
         if not strikes.take():
+            self.stats.flood_disconnects += 1
             self.faults.info("eio_sid=%s keeps flooding events; disconnecting", eio_sid)
             await self.eio.disconnect(eio_sid)
             return False
         self.faults.info("eio_sid=%s over the event rate limit (event %r)", eio_sid, pkt.data[0])
         if pkt.id is not None:
+            self.stats.limited_acks += 1
             await self._send_packet(eio_sid, self.packet_class(
                 sio_packet.ACK, namespace=pkt.namespace or "/", id=pkt.id, data=[RATE_LIMITED]))
         return False
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        environ["huddle.issued"] = time.time()  # the handshake time the admin UI shows
         asyncio.get_running_loop().call_later(self.connect_timeout_s, self._expire, eio_sid)
         return await super()._handle_eio_connect(eio_sid, environ)
 
@@ -335,9 +365,18 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             # Whoever ends the connection (client, transport, kick) comes through here.
             conn = self.connections.end(args[0])
             if conn is not None:
-                return await conn.close(
-                    functools.partial(super()._trigger_event, event, namespace, *args))
+                try:
+                    return await conn.close(
+                        functools.partial(super()._trigger_event, event, namespace, *args))
+                finally:
+                    if self.watchers:
+                        self._disconnected(conn, args)
         return await super()._trigger_event(event, namespace, *args)
+
+    def _disconnected(self, conn: Connection, args: tuple[Any, ...]) -> None:
+        reason = str(args[1]) if len(args) > 1 else self.reason.SERVER_DISCONNECT
+        for observer in self.watchers:
+            observer.disconnected(conn.sid, conn.namespace, reason)
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         # A connect handler still running would otherwise finish after this disconnect and
@@ -351,9 +390,13 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
     # -- server-side API ---------------------------------------------------------------------
     async def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
         await super().enter_room(sid, check_room(room), namespace)
+        for observer in self._room_watchers:
+            observer.room_joined(sid, namespace or "/", room)
 
     async def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
         await super().leave_room(sid, check_room(room), namespace)
+        for observer in self._room_watchers:
+            observer.room_left(sid, namespace or "/", room)
 
     async def disconnect(self, sid: str, namespace: str | None = None,
                          ignore_queue: bool = False, close_transport: bool = True) -> None:
@@ -367,6 +410,18 @@ class HuddleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         await super().disconnect(sid, namespace, ignore_queue)
         if close_transport and eio_sid is not None and eio_sid in self.eio.sockets:
             await self.eio.disconnect(eio_sid)
+
+
+def refusal_reason(data: Any) -> str:
+    """What refused a connect, from its CONNECT_ERROR data: the handler's registry code if it
+    gave one, ``invalid_namespace``, or ``refused`` (e.g. the library's duplicate connect)."""
+    if isinstance(data, dict):
+        given = data.get("code")
+        if given:
+            return str(given)
+        if data.get("message") == "Invalid namespace":
+            return "invalid_namespace"
+    return "refused"
 
 
 def check_room(room: Any) -> str:
